@@ -1,0 +1,1 @@
+"""Custom RLlib algorithms, one package each; shared parts in `common/`."""

@@ -1,0 +1,1 @@
+"""Parts shared by the algorithms: plain torch networks, pure math, action distributions."""

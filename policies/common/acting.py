@@ -1,0 +1,87 @@
+"""Decentralized acting: each agent's action from its own module and its own observation.
+
+Used by evaluation (and by exported actors): no Ray runtime, no learner, no critic. Agents
+that share a module are batched into one forward pass.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from ray.rllib.core.columns import Columns
+from ray.rllib.utils.spaces.space_utils import clip_action, unsquash_action
+
+
+def _stack(observations: list[Any]) -> Any:
+    first = observations[0]
+    if isinstance(first, dict):
+        return {k: _stack([o[k] for o in observations]) for k in first}
+    return torch.as_tensor(np.stack(observations))
+
+
+def env_action(action: np.ndarray, space: gym.Space, normalize: bool, clip: bool) -> Any:
+    """Turns a module's raw action into the env's, as RLlib's module-to-env pipeline does."""
+    if isinstance(space, gym.spaces.Box):
+        if normalize:
+            return unsquash_action(action, space)
+        if clip:
+            return clip_action(action, space)
+    return action
+
+
+class DecentralizedActors:
+    """Acts for all agents with per-module forward passes on local observations.
+
+    Args:
+        modules: ``module_id -> RLModule`` (a MultiRLModule works).
+        module_for: ``agent_id -> module_id``.
+        action_spaces: Per-agent action spaces.
+        greedy: Take the distribution's mode instead of sampling.
+        normalize_actions: Whether continuous actions were trained normalized to [-1, 1].
+        clip_actions: Whether continuous actions are clipped to the space.
+
+    """
+
+    def __init__(
+        self,
+        modules: Any,
+        module_for: Callable[[str], str],
+        action_spaces: dict[str, gym.Space],
+        *,
+        greedy: bool = True,
+        normalize_actions: bool = True,
+        clip_actions: bool = False,
+    ) -> None:
+        self.modules = modules
+        self.module_for = module_for
+        self.action_spaces = action_spaces
+        self.greedy = greedy
+        self.normalize_actions = normalize_actions
+        self.clip_actions = clip_actions
+
+    @torch.no_grad()
+    def act(self, observations: dict[str, Any]) -> dict[str, Any]:
+        """One action per agent present in ``observations``."""
+        groups: dict[str, list[str]] = defaultdict(list)
+        for agent in observations:
+            groups[self.module_for(agent)].append(agent)
+        actions: dict[str, Any] = {}
+        for module_id, agents in groups.items():
+            module = self.modules[module_id]
+            batch = {Columns.OBS: _stack([observations[a] for a in agents])}
+            inputs = module.forward_inference(batch)[Columns.ACTION_DIST_INPUTS]
+            dist = module.get_inference_action_dist_cls().from_logits(inputs)
+            if self.greedy:
+                dist = dist.to_deterministic()
+            chosen = dist.sample().cpu().numpy()
+            for agent, action in zip(agents, chosen):
+                space = self.action_spaces[agent]
+                actions[agent] = env_action(
+                    action, space, self.normalize_actions, self.clip_actions
+                )
+        return actions

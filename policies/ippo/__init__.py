@@ -1,0 +1,1 @@
+"""IPPO: independent PPO learners on local observations, RLlib's PPO with our module."""

@@ -1,0 +1,68 @@
+"""ALGORITHMS: algorithm name -> how to configure it, and what it can do.
+
+A plain dict, filled with lazy references: importing this module imports no Ray code.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+def _load(path: str) -> Any:
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+@dataclass(frozen=True)
+class AlgoEntry:
+    """One algorithm.
+
+    Attributes:
+        name: Name used in specs (``algo:``) and on the command line.
+        description: One line for ``marl algos``.
+        config_class: ``module:Class`` of its RLlib AlgorithmConfig.
+        configure: ``module:function`` that sets its multi-agent policies and modules.
+        module_options: ``module:CONSTANT``, the ``rl_module.model_config`` keys it reads.
+        action_spaces: Kinds of action spaces it supports.
+        sharing_modes: Values ``multi_agent.sharing`` may take.
+        uses_state: Whether training reads the env's global state (CTDE).
+
+    """
+
+    name: str
+    description: str
+    config_class: str
+    configure: str
+    module_options: str
+    action_spaces: tuple[str, ...]
+    sharing_modes: tuple[str, ...]
+    uses_state: bool
+
+    def new_config(self) -> Any:
+        """A fresh AlgorithmConfig of this algorithm."""
+        return _load(self.config_class)()
+
+    def configure_fn(self) -> Callable[..., Any]:
+        """The function that sets this algorithm's policies and modules."""
+        return _load(self.configure)
+
+    def model_config_defaults(self) -> dict[str, Any]:
+        """The ``rl_module.model_config`` keys this algorithm reads, with defaults."""
+        return dict(_load(self.module_options))
+
+
+ALGORITHMS: dict[str, AlgoEntry] = {
+    "ippo": AlgoEntry(
+        name="ippo",
+        description="Independent PPO: actor and critic on each agent's local observation",
+        config_class="ray.rllib.algorithms.ppo:PPOConfig",
+        configure="policies.ippo.config:configure_ippo",
+        module_options="policies.ippo.module:MODEL_CONFIG_KEYS",
+        action_spaces=("discrete", "continuous"),
+        sharing_modes=("shared", "individual"),
+        uses_state=False,
+    ),
+}

@@ -1,0 +1,1 @@
+"""The `marl` application: specs, runtime, training, evaluation (no algorithm math)."""

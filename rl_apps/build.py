@@ -1,0 +1,78 @@
+"""Spec -> RLlib AlgorithmConfig: one builder call per section, then the algorithm's setup."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+
+from env_wrappers.registry import CatalogEnv, make_rllib_env
+from policies.registry import ALGORITHMS
+from rl_apps.errors import SpecError
+from rl_apps.spec import ExperimentSpec
+from rl_apps.spec_sections import OWN_KEYS, SECTIONS
+
+
+@dataclass(frozen=True)
+class EnvInfo:
+    """What the builder needs to know about an env (read from one throwaway instance)."""
+
+    agents: list[str]
+    observation_spaces: dict[str, gym.Space]
+    action_spaces: dict[str, gym.Space]
+
+
+def env_config(spec: ExperimentSpec) -> dict[str, Any]:
+    """The ``env_config`` RLlib passes to ``CatalogEnv``."""
+    return {"name": spec.env.name, **spec.env.kwargs}
+
+
+def probe_env(spec: ExperimentSpec) -> EnvInfo:
+    """Builds the env once to read its agents and spaces."""
+    env = make_rllib_env(spec.env.name, **spec.env.kwargs)
+    try:
+        return EnvInfo(
+            agents=list(env.possible_agents),
+            observation_spaces=dict(env.observation_spaces),
+            action_spaces=dict(env.action_spaces),
+        )
+    finally:
+        env.close()
+
+
+def _section_kwargs(spec: ExperimentSpec, section: str) -> dict[str, Any]:
+    own = OWN_KEYS.get(section, set())
+    return {k: v for k, v in getattr(spec, section).items() if k not in own}
+
+
+def build_algo_config(spec: ExperimentSpec, info: EnvInfo | None = None) -> Any:
+    """Turns a validated spec into the algorithm's AlgorithmConfig.
+
+    Raises:
+        SpecError: When RLlib rejects a combination the per-key checks cannot see.
+
+    """
+    entry = ALGORITHMS[spec.algo]
+    info = info or probe_env(spec)
+    config = entry.new_config()
+    config.environment(env=CatalogEnv, env_config=env_config(spec))
+    for section in SECTIONS:
+        kwargs = _section_kwargs(spec, section)
+        if section == "rl_module":
+            kwargs.pop("model_config", None)
+        if kwargs:
+            getattr(config, section)(**kwargs)
+    config.debugging(seed=spec.seed)
+    entry.configure_fn()(
+        config,
+        observation_spaces=info.observation_spaces,
+        action_spaces=info.action_spaces,
+        sharing=spec.multi_agent.get("sharing", "shared"),
+        model_config=spec.rl_module.get("model_config", {}),
+    )
+    try:
+        config.validate()
+    except (ValueError, TypeError) as err:
+        raise SpecError(spec.name, [("", f"RLlib rejected the configuration: {err}")]) from None
+    return config

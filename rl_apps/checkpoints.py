@@ -1,0 +1,144 @@
+"""Crash-safe checkpoints in a run directory.
+
+A checkpoint is written into a hidden ``.partial-*`` directory, completed by a
+``manifest.json`` (training counters and the SHA-256 of every file), and only then renamed to
+``checkpoint_NNNNNN``: a rename is atomic, so a crash mid-save leaves a partial directory that
+is never mistaken for a checkpoint (it is removed at the next save). ``keep`` bounds how many
+complete checkpoints stay; older ones are deleted only after a newer one is complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+MANIFEST = "manifest.json"
+PREFIX = "checkpoint_"
+PARTIAL = ".partial-"
+SPEC_COPY = "spec.yaml"
+
+
+@dataclass(frozen=True)
+class Counters:
+    """Training counters stored with a checkpoint (also used to resume the metrics files)."""
+
+    iteration: int
+    env_steps: int
+    elapsed_s: float
+
+
+def checkpoint_dir(run_dir: Path) -> Path:
+    """Where a run keeps its checkpoints."""
+    return run_dir / "checkpoints"
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 hex digest of a file."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _file_hashes(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): sha256_of(p)
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != MANIFEST
+    }
+
+
+def _fsync_tree(root: Path) -> None:
+    for path in [*root.rglob("*"), root]:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def save_checkpoint(
+    run_dir: Path,
+    counters: Counters,
+    write: Callable[[Path], Any],
+    spec_text: str,
+    keep: int,
+) -> Path:
+    """Writes a complete checkpoint atomically; returns its final path.
+
+    Args:
+        run_dir: The run directory.
+        counters: Iteration, lifetime env steps and elapsed time at this checkpoint.
+        write: Writes the algorithm's state into the directory it is given.
+        spec_text: The resolved spec, copied in so the checkpoint is self-contained.
+        keep: How many complete checkpoints to keep.
+
+    """
+    root = checkpoint_dir(run_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / f"{PREFIX}{counters.iteration:06d}"
+    if (final / MANIFEST).is_file():
+        return final
+    remove_partials(root)
+    partial = root / f"{PARTIAL}{final.name}"
+    write(partial)
+    (partial / SPEC_COPY).write_text(spec_text)
+    manifest = {**asdict(counters), "files": _file_hashes(partial)}
+    (partial / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    _fsync_tree(partial)
+    if final.exists():  # an incomplete leftover from a crashed run with the same name
+        shutil.rmtree(final)
+    os.rename(partial, final)
+    prune(root, keep)
+    return final
+
+
+def remove_partials(root: Path) -> None:
+    """Deletes partial checkpoints left by a crash."""
+    for leftover in root.glob(f"{PARTIAL}*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def complete_checkpoints(run_dir: Path) -> list[Path]:
+    """Complete checkpoints of a run, oldest first."""
+    root = checkpoint_dir(run_dir)
+    if not root.is_dir():
+        return []
+    found = [p for p in root.glob(f"{PREFIX}*") if (p / MANIFEST).is_file()]
+    return sorted(found, key=lambda p: p.name)
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    """The newest complete checkpoint of a run, or None."""
+    found = complete_checkpoints(run_dir)
+    return found[-1] if found else None
+
+
+def prune(root: Path, keep: int) -> None:
+    """Deletes all but the ``keep`` newest complete checkpoints."""
+    found = complete_checkpoints(root.parent)
+    for old in found[:-keep] if keep > 0 else []:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def read_manifest(checkpoint: Path) -> dict[str, Any]:
+    """The manifest of a complete checkpoint."""
+    return json.loads((checkpoint / MANIFEST).read_text())
+
+
+def read_counters(checkpoint: Path) -> Counters:
+    """The training counters stored in a checkpoint's manifest."""
+    data = read_manifest(checkpoint)
+    return Counters(data["iteration"], data["env_steps"], data["elapsed_s"])
+
+
+def module_dir(checkpoint: Path) -> Path:
+    """The MultiRLModule inside an algorithm checkpoint."""
+    return checkpoint / "learner_group" / "learner" / "rl_module"

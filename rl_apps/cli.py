@@ -1,0 +1,188 @@
+"""The ``marl`` command line: parse arguments, call one function, map errors to exit codes.
+
+Exit codes: 0 success, 1 a run failed, 2 bad input (spec, file, resources), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import sys
+from pathlib import Path
+
+from rl_apps.errors import MarlError
+
+EPILOG = "Docs: README.md. Every subcommand has --help."
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train one experiment (the quickstart when no SPEC is given)",
+        description="Train one experiment. Without SPEC, runs the packaged quickstart "
+        "(IPPO on MPE simple_spread, about 5 minutes on 2 cores).",
+    )
+    p.add_argument("spec", nargs="?", type=Path, help="YAML experiment spec")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a dotted spec path, e.g. --set training.lr=1e-4 (repeatable)",
+    )
+    p.add_argument("--address", help="connect to this Ray cluster instead of starting one")
+    p.add_argument(
+        "--runs-dir",
+        type=Path,
+        default=None,
+        help="where run directories go (default: ./runs or $MARL_RUNS_DIR)",
+    )
+    p.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help="continue a run from its latest complete checkpoint",
+    )
+
+
+def _add_eval(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "eval",
+        help="evaluate a checkpoint's actors",
+        description="Restore a checkpoint's actors and run episodes; prints JSON.",
+    )
+    p.add_argument("checkpoint", type=Path, help="a checkpoint_NNNNNN directory")
+    p.add_argument("--episodes", type=int, default=10, help="episodes to run (default 10)")
+    p.add_argument(
+        "--render", type=Path, metavar="OUT.gif", help="write the first episode as a GIF"
+    )
+    p.add_argument(
+        "--stochastic",
+        action="store_true",
+        help="sample actions (default: greedy, the distribution's mode)",
+    )
+    p.add_argument("--seed", type=int, default=1_000_000, help="seed of the first episode")
+    p.add_argument("--no-baseline", action="store_true", help="skip the random-policy baseline")
+    p.add_argument("--out", type=Path, help="also write the JSON report to this file")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``marl``."""
+    parser = argparse.ArgumentParser(
+        prog="marl", description="Multi-agent RL on Ray RLlib (new API stack).", epilog=EPILOG
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_train(sub)
+    _add_eval(sub)
+    p = sub.add_parser(
+        "validate",
+        help="validate experiment specs without running them",
+        description="Validate specs (globs like experiments/**/*.yaml work).",
+    )
+    p.add_argument("specs", nargs="+", help="spec files or glob patterns")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+    sub.add_parser("envs", help="list the environment catalog", description="List the envs.")
+    sub.add_parser("algos", help="list the algorithms", description="List the algorithms.")
+    return parser
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from rl_apps.rundir import DEFAULT_RUNS_DIR
+    from rl_apps.train import TrainOptions, train
+
+    if args.resume and args.spec:
+        raise SystemExit("marl train: give either SPEC or --resume RUN_DIR, not both")
+    opts = TrainOptions(
+        spec_path=args.spec,
+        overrides=args.overrides,
+        address=args.address,
+        runs_dir=args.runs_dir or DEFAULT_RUNS_DIR,
+        resume=args.resume,
+    )
+    summary = train(opts)
+    return 130 if summary["stopped_because"] == "interrupted" else 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from rl_apps.evaluate import EvalOptions, evaluate, format_report
+
+    report = evaluate(
+        EvalOptions(
+            checkpoint=args.checkpoint,
+            episodes=args.episodes,
+            render=args.render,
+            greedy=not args.stochastic,
+            seed=args.seed,
+            baseline=not args.no_baseline,
+        )
+    )
+    text = format_report(report)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+    return 0
+
+
+def expand_globs(patterns: list[str]) -> list[str]:
+    """Expands glob patterns (recursively for ``**``); keeps non-matching names as given."""
+    files: list[str] = []
+    for pattern in patterns:
+        matches = sorted(glob.glob(pattern, recursive=True))
+        files += matches or [pattern]
+    return files
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from rl_apps.errors import SpecError
+    from rl_apps.spec import load_spec
+
+    failed = 0
+    for path in expand_globs(args.specs):
+        try:
+            spec = load_spec(Path(path), args.overrides)
+            print(f"ok      {path} ({spec.algo} on {spec.env.name})")
+        except SpecError as err:
+            failed += 1
+            print(f"INVALID {err}", file=sys.stderr)
+    return 2 if failed else 0
+
+
+def cmd_envs(args: argparse.Namespace) -> int:
+    from rl_apps.catalog import env_table
+
+    print(env_table())
+    return 0
+
+
+def cmd_algos(args: argparse.Namespace) -> int:
+    from rl_apps.catalog import algo_table
+
+    print(algo_table())
+    return 0
+
+
+COMMANDS = {
+    "train": cmd_train,
+    "eval": cmd_eval,
+    "validate": cmd_validate,
+    "envs": cmd_envs,
+    "algos": cmd_algos,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``marl`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except MarlError as err:
+        print(f"marl {args.command}: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print(f"marl {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

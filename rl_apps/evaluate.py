@@ -1,0 +1,160 @@
+"""``marl eval``: restore a checkpoint's actors in a fresh process and run episodes.
+
+Only the RLModules are restored (no Ray, no env runners, no critic is used). Reports the mean
+and std of the team return and of each agent's return, with a random-policy baseline on the
+same env and seeds, as REFERENCE.md asks of every result.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from env_wrappers.registry import ENVS, make_rllib_env
+from policies.common.acting import DecentralizedActors
+from policies.common.sharing import mapping_fn
+from policies.registry import ALGORITHMS
+from rl_apps import checkpoints as ckpt
+from rl_apps.errors import SpecError
+from rl_apps.spec import ExperimentSpec, load_spec
+
+Policy = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass
+class EvalOptions:
+    """What ``marl eval`` was asked to do."""
+
+    checkpoint: Path
+    episodes: int = 10
+    render: Path | None = None
+    greedy: bool = True
+    seed: int = 1_000_000
+    baseline: bool = True
+
+
+def _check_checkpoint(path: Path) -> ExperimentSpec:
+    if not path.is_dir():
+        raise SpecError(str(path), [("", "no such checkpoint directory")])
+    if not (path / ckpt.MANIFEST).is_file() or not ckpt.module_dir(path).is_dir():
+        raise SpecError(
+            str(path),
+            [("", "not a complete checkpoint written by `marl train` (no manifest.json)")],
+        )
+    return load_spec(path / ckpt.SPEC_COPY)
+
+
+def _env_kwargs(spec: ExperimentSpec, render: bool) -> dict[str, Any]:
+    kwargs = dict(spec.env.kwargs)
+    if render:
+        if "render_mode" not in ENVS[spec.env.name].options():
+            raise SpecError(spec.env.name, [("", "this env cannot render frames")])
+        kwargs["render_mode"] = "rgb_array"
+    return kwargs
+
+
+def run_episode(
+    env: Any, policy: Policy, seed: int, frames: list | None = None
+) -> dict[str, float]:
+    """Plays one episode; returns each agent's return (frames appended when given)."""
+    obs, _ = env.reset(seed=seed)
+    returns = {agent: 0.0 for agent in env.possible_agents}
+    done = False
+    while not done:
+        if frames is not None:
+            frames.append(env.render())
+        obs, rewards, terms, truncs, _ = env.step(policy(obs))
+        for agent, reward in rewards.items():
+            returns[agent] += reward
+        done = terms["__all__"] or truncs["__all__"]
+    return returns
+
+
+def _stats(episodes: list[dict[str, float]], agents: list[str]) -> dict[str, Any]:
+    team = [sum(ep.values()) for ep in episodes]
+    return {
+        "team_return": {"mean": float(np.mean(team)), "std": float(np.std(team))},
+        "agent_returns": {
+            a: {
+                "mean": float(np.mean([ep[a] for ep in episodes])),
+                "std": float(np.std([ep[a] for ep in episodes])),
+            }
+            for a in agents
+        },
+    }
+
+
+def _random_policy(env: Any, seed: int) -> Policy:
+    for offset, agent in enumerate(env.possible_agents):
+        env.action_spaces[agent].seed(seed + offset)
+    return lambda obs: {agent: env.action_spaces[agent].sample() for agent in obs}
+
+
+def save_gif(frames: list[np.ndarray], out: Path, fps: int = 10) -> None:
+    """Writes RGB frames as an animated GIF."""
+    from PIL import Image
+
+    images = [Image.fromarray(np.asarray(f, dtype=np.uint8)) for f in frames]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    images[0].save(out, save_all=True, append_images=images[1:], duration=1000 // fps, loop=0)
+
+
+def load_actors(
+    checkpoint: Path, spec: ExperimentSpec, env: Any, greedy: bool
+) -> DecentralizedActors:
+    """The checkpoint's actor modules, ready to act from local observations."""
+    from ray.rllib.core.rl_module.rl_module import RLModule
+
+    modules = RLModule.from_checkpoint(str(ckpt.module_dir(checkpoint)))
+    config = ALGORITHMS[spec.algo].new_config()
+    sharing = spec.multi_agent.get("sharing", "shared")
+    return DecentralizedActors(
+        modules,
+        mapping_fn(sharing),
+        dict(env.action_spaces),
+        greedy=greedy,
+        normalize_actions=spec.environment.get("normalize_actions", config.normalize_actions),
+        clip_actions=spec.environment.get("clip_actions", config.clip_actions),
+    )
+
+
+def evaluate(opts: EvalOptions) -> dict[str, Any]:
+    """Evaluates a checkpoint; returns the JSON-ready report."""
+    if opts.episodes < 1:
+        raise SpecError("--episodes", [("", "must be at least 1")])
+    spec = _check_checkpoint(opts.checkpoint)
+    env = make_rllib_env(spec.env.name, **_env_kwargs(spec, opts.render is not None))
+    actors = load_actors(opts.checkpoint, spec, env, opts.greedy)
+    frames: list | None = [] if opts.render else None
+    episodes = []
+    for index in range(opts.episodes):
+        episodes.append(
+            run_episode(env, actors.act, opts.seed + index, frames if index == 0 else None)
+        )
+    report = {
+        "checkpoint": str(opts.checkpoint),
+        "env": spec.env.name,
+        "algo": spec.algo,
+        "episodes": opts.episodes,
+        "actions": "greedy" if opts.greedy else "stochastic",
+        **_stats(episodes, list(env.possible_agents)),
+    }
+    if opts.baseline:
+        policy = _random_policy(env, opts.seed)
+        randoms = [run_episode(env, policy, opts.seed + i) for i in range(opts.episodes)]
+        report["random_policy"] = _stats(randoms, list(env.possible_agents))["team_return"]
+    if frames:
+        save_gif(frames, opts.render)
+        report["render"] = str(opts.render)
+    env.close()
+    return report
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The report as pretty JSON."""
+    return json.dumps(report, indent=2)

@@ -1,0 +1,88 @@
+"""Reading RLlib's nested result dicts: the headline numbers and a flat scalar view."""
+
+from __future__ import annotations
+
+import math
+from numbers import Number
+from typing import Any
+
+BASE_COLUMNS = [
+    "iteration",
+    "env_steps",
+    "env_steps_iter",
+    "episodes",
+    "team_return_mean",
+    "episode_len_mean",
+    "steps_per_s",
+    "iter_time_s",
+    "elapsed_s",
+]
+
+
+def progress_columns(agents: list[str]) -> list[str]:
+    """progress.csv columns: the headline numbers, then each agent's mean return."""
+    return BASE_COLUMNS + [f"return_{agent}" for agent in agents]
+
+
+def _get(result: dict[str, Any], *path: str, default: Any = None) -> Any:
+    node: Any = result
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return default
+        node = node[key]
+    return node
+
+
+def headline(result: dict[str, Any], elapsed_s: float, agents: list[str]) -> dict[str, Any]:
+    """The per-iteration row of progress.csv from an RLlib result dict."""
+    runners = result.get("env_runners", {})
+    steps_iter = int(runners.get("num_env_steps_sampled", 0) or 0)
+    iter_time = float(result.get("time_this_iter_s") or 0.0)
+    row: dict[str, Any] = {
+        "iteration": int(result["training_iteration"]),
+        "env_steps": int(_get(result, "env_runners", "num_env_steps_sampled_lifetime", default=0)),
+        "env_steps_iter": steps_iter,
+        "episodes": int(runners.get("num_episodes_lifetime", 0) or 0),
+        "team_return_mean": _finite(runners.get("episode_return_mean")),
+        "episode_len_mean": _finite(runners.get("episode_len_mean")),
+        "steps_per_s": round(steps_iter / iter_time, 1) if iter_time > 0 else None,
+        "iter_time_s": round(iter_time, 3),
+        "elapsed_s": round(elapsed_s, 2),
+    }
+    agent_returns = runners.get("agent_episode_returns_mean", {}) or {}
+    for agent in agents:
+        row[f"return_{agent}"] = _finite(agent_returns.get(agent))
+    return row
+
+
+def _finite(value: Any) -> float | None:
+    if isinstance(value, Number) and math.isfinite(float(value)):
+        return float(value)
+    return None
+
+
+def flatten_scalars(result: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    """Every finite numeric leaf of a nested result, keyed by ``a/b/c`` (config excluded)."""
+    flat: dict[str, float] = {}
+    for key, value in result.items():
+        name = f"{prefix}{key}"
+        if key == "config":
+            continue
+        if isinstance(value, dict):
+            flat.update(flatten_scalars(value, name + "/"))
+        elif isinstance(value, Number) and not isinstance(value, bool):
+            if math.isfinite(float(value)):
+                flat[name] = float(value)
+    return flat
+
+
+def format_progress(row: dict[str, Any]) -> str:
+    """One human-readable progress line."""
+    ret = row["team_return_mean"]
+    ret_text = f"{ret:9.2f}" if ret is not None else "      n/a"
+    rate = row["steps_per_s"] or 0.0
+    minutes, seconds = divmod(int(row["elapsed_s"]), 60)
+    return (
+        f"iter {row['iteration']:4d} | env steps {row['env_steps']:>10,} | "
+        f"team return {ret_text} | {rate:7,.0f} steps/s | elapsed {minutes:3d}m{seconds:02d}s"
+    )

@@ -1,0 +1,119 @@
+"""The Ray runtime: a local instance by default or a cluster address, and resource checks.
+
+RLlib waits forever for resources a cluster does not have (an env runner asking for a CPU
+that never frees up). ``check_resources`` compares what a config will request with what the
+cluster offers and fails with a clear error instead, before anything is started.
+
+Envs are passed to RLlib as a class (``env_wrappers.registry.CatalogEnv``), not a registered
+name, so no ``register_env`` call is needed in the driver, in env runners, or in a fresh
+process that restores a checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from rl_apps.errors import ResourceError
+
+# Ray reads these at import time: keep a local run quiet and off the network.
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("WANDB_MODE", "offline")
+
+
+@dataclass(frozen=True)
+class ResourceRequest:
+    """CPUs and GPUs an AlgorithmConfig's actors will ask Ray for."""
+
+    cpus: float
+    gpus: float
+    detail: str
+
+
+def resource_request(config: Any) -> ResourceRequest:
+    """What the env runners, evaluation runners and remote learners of ``config`` request."""
+    runners = config.num_env_runners * config.num_cpus_per_env_runner
+    evaluators = (config.evaluation_num_env_runners or 0) * config.num_cpus_per_env_runner
+    gpus_per_learner = config.num_gpus_per_learner
+    cpus_per_learner = config.num_cpus_per_learner
+    if cpus_per_learner == "auto":
+        cpus_per_learner = 0 if gpus_per_learner else 1
+    learners = config.num_learners * cpus_per_learner
+    gpus = config.num_learners * gpus_per_learner if config.num_learners else gpus_per_learner
+    gpus += config.num_env_runners * config.num_gpus_per_env_runner
+    detail = (
+        f"{config.num_env_runners} env runner(s) x {config.num_cpus_per_env_runner} CPU, "
+        f"{config.evaluation_num_env_runners or 0} evaluation runner(s), "
+        f"{config.num_learners} remote learner(s) x {cpus_per_learner} CPU "
+        f"x {gpus_per_learner} GPU"
+    )
+    return ResourceRequest(cpus=runners + evaluators + learners, gpus=gpus, detail=detail)
+
+
+def local_resources() -> dict[str, float]:
+    """What a local Ray instance started by ``start_ray`` will offer."""
+    gpus = 0.0
+    try:
+        import torch
+
+        gpus = float(torch.cuda.device_count())
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+    return {"CPU": float(os.cpu_count() or 1), "GPU": gpus}
+
+
+def check_resources(config: Any, available: dict[str, float]) -> ResourceRequest:
+    """Raises ResourceError when the cluster can never satisfy the config's request."""
+    request = resource_request(config)
+    cpus, gpus = available.get("CPU", 0.0), available.get("GPU", 0.0)
+    if request.cpus > cpus + 1e-9:
+        raise ResourceError(
+            f"the spec requests {request.cpus:g} CPUs ({request.detail}) but the Ray cluster "
+            f"has {cpus:g}; lower env_runners.num_env_runners or "
+            "env_runners.num_cpus_per_env_runner (fractions such as 0.5 are allowed)"
+        )
+    if request.gpus > gpus + 1e-9:
+        raise ResourceError(
+            f"the spec requests {request.gpus:g} GPUs ({request.detail}) but the Ray cluster "
+            f"has {gpus:g}; set learners.num_gpus_per_learner: 0 to train on CPU"
+        )
+    return request
+
+
+def current_resources(address: str | None) -> dict[str, float] | None:
+    """Resources of the Ray instance this process is connected to, or of the local machine.
+
+    None when ``address`` names a cluster that is not connected yet (check after connecting).
+    """
+    import ray
+
+    if ray.is_initialized():
+        return dict(ray.cluster_resources())
+    return None if address else local_resources()
+
+
+@contextmanager
+def ray_runtime(address: str | None = None) -> Iterator[dict[str, float]]:
+    """Connects to ``address`` or starts a small local Ray instance; yields its resources.
+
+    Shuts down only what it started, so a caller that already runs Ray (a test session,
+    a notebook) keeps its instance.
+    """
+    import ray
+
+    started = not ray.is_initialized()
+    if started:
+        kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
+        if address:
+            ray.init(address=address, **kwargs)
+        else:
+            ray.init(num_cpus=os.cpu_count(), log_to_driver=False, **kwargs)
+    try:
+        yield dict(ray.cluster_resources())
+    finally:
+        if started:
+            ray.shutdown()

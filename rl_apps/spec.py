@@ -1,0 +1,230 @@
+"""Experiment specs: YAML loading (``yaml.safe_load`` only), ``--set`` overrides, validation.
+
+A spec is validated completely before Ray starts. Every problem is reported at once, each
+naming the file, the dotted path and what is wrong; ``SpecError`` makes the CLI exit with 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from env_wrappers.registry import ENVS, EnvError, check_env_kwargs, did_you_mean
+from policies.registry import ALGORITHMS
+from rl_apps.errors import SpecError
+from rl_apps.spec_sections import SECTIONS, validate_section
+
+Problems = list[tuple[str, str]]
+QUICKSTART = Path(__file__).parent / "specs" / "quickstart.yaml"
+
+
+class EnvSpec(BaseModel):
+    """``env:`` — the catalog name plus the env's own options."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        """The env options (everything but ``name``)."""
+        return dict(self.model_extra or {})
+
+
+class StopSpec(BaseModel):
+    """``stop:`` — the run ends when any criterion is met."""
+
+    model_config = ConfigDict(extra="forbid")
+    training_iteration: Annotated[int, Field(gt=0)] | None = None
+    num_env_steps_sampled_lifetime: Annotated[int, Field(gt=0)] | None = None
+    team_return: float | None = None
+    time_total_s: Annotated[float, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _one_criterion(self) -> StopSpec:
+        if not self.model_dump(exclude_none=True):
+            raise ValueError(
+                "give at least one stop criterion: " + ", ".join(type(self).model_fields)
+            )
+        return self
+
+
+class CheckpointSpec(BaseModel):
+    """``checkpoint:`` — every ``frequency`` iterations (0: only at the end), ``keep`` newest."""
+
+    model_config = ConfigDict(extra="forbid")
+    frequency: Annotated[int, Field(ge=0)] = 10
+    keep: Annotated[int, Field(gt=0)] = 3
+
+
+class ExperimentSpec(BaseModel):
+    """A whole experiment; the sections are RLlib builder-method keyword arguments."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    algo: str
+    env: EnvSpec
+    seed: Annotated[int, Field(ge=0)] = 0
+    stop: StopSpec
+    checkpoint: CheckpointSpec = Field(default_factory=CheckpointSpec)
+    environment: dict[str, Any] = Field(default_factory=dict)
+    env_runners: dict[str, Any] = Field(default_factory=dict)
+    learners: dict[str, Any] = Field(default_factory=dict)
+    training: dict[str, Any] = Field(default_factory=dict)
+    multi_agent: dict[str, Any] = Field(default_factory=dict)
+    rl_module: dict[str, Any] = Field(default_factory=dict)
+    evaluation: dict[str, Any] = Field(default_factory=dict)
+    fault_tolerance: dict[str, Any] = Field(default_factory=dict)
+    debugging: dict[str, Any] = Field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved spec as plain data (what ``spec.yaml`` in a run directory holds)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+_NESTED = {(): ExperimentSpec, ("stop",): StopSpec, ("checkpoint",): CheckpointSpec}
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Reads a YAML mapping with ``yaml.safe_load``; SpecError names the line of a syntax error."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(str(path), [("", "no such spec file")])
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise SpecError(str(path), [("", f"invalid YAML: {where}{problem}")]) from None
+    if not isinstance(data, dict):
+        raise SpecError(str(path), [("", "a spec must be a YAML mapping of sections")])
+    return data
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``training.lr=1e-4`` -> (["training", "lr"], value parsed as YAML)."""
+    path, sep, raw = text.partition("=")
+    keys = path.strip().split(".")
+    if not sep or not all(keys):
+        raise SpecError("--set", [(text, "expected DOTTED.PATH=VALUE, e.g. training.lr=1e-4")])
+    try:
+        return keys, yaml.safe_load(raw)
+    except yaml.YAMLError as err:
+        raise SpecError("--set", [(path, f"value is not valid YAML: {err}")]) from None
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Returns a copy of ``raw`` with each ``--set`` override applied at its dotted path."""
+    data = yaml.safe_load(yaml.safe_dump(raw))
+    for text in overrides:
+        keys, value = parse_override(text)
+        node = data
+        for depth, key in enumerate(keys[:-1]):
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                where = ".".join(keys[: depth + 1])
+                raise SpecError("--set", [(text, f"{where} is not a mapping")])
+        node[keys[-1]] = value
+    return data
+
+
+def _pydantic_problems(err: ValidationError) -> Problems:
+    problems = []
+    for e in err.errors():
+        loc = tuple(str(p) for p in e["loc"])
+        path = ".".join(loc)
+        if e["type"] == "extra_forbidden":
+            model = _NESTED.get(loc[:-1])
+            fields = list(model.model_fields) if model else []
+            problems.append((path, f"unknown key{did_you_mean(loc[-1], fields)}"))
+        elif e["type"] == "missing":
+            problems.append((path, "required key is missing"))
+        else:
+            problems.append((path, f"{e['msg']} (got {e.get('input')!r})"))
+    return problems
+
+
+def _check_names(raw: dict[str, Any]) -> Problems:
+    problems: Problems = []
+    algo, env = raw.get("algo"), raw.get("env")
+    if isinstance(algo, str) and algo not in ALGORITHMS:
+        msg = f"unknown algorithm {algo!r}{did_you_mean(algo, list(ALGORITHMS))}"
+        problems.append(("algo", f"{msg}; valid algorithms: {', '.join(ALGORITHMS)}"))
+    name = env.get("name") if isinstance(env, dict) else None
+    if not isinstance(name, str):
+        return problems
+    if name not in ENVS:
+        msg = f"unknown env {name!r}{did_you_mean(name, list(ENVS))}"
+        problems.append(("env.name", f"{msg}; valid envs: {', '.join(ENVS)}"))
+        return problems
+    options = {k: v for k, v in env.items() if k != "name"}
+    try:
+        problems += [("env", p) for p in check_env_kwargs(name, options)]
+    except EnvError as err:
+        problems.append(("env", str(err)))
+    return problems
+
+
+def _check_sections(raw: dict[str, Any]) -> tuple[dict[str, dict], Problems]:
+    """Validates every section against the algorithm's config (when the algo is known)."""
+    if raw.get("algo") not in ALGORITHMS:
+        return {}, []
+    entry = ALGORITHMS[raw["algo"]]
+    config = entry.new_config()
+    cleaned: dict[str, dict] = {}
+    problems: Problems = []
+    for section in SECTIONS:
+        values = raw.get(section) or {}
+        if not isinstance(values, dict):
+            continue  # reported by the schema
+        cleaned[section], found = validate_section(section, values, config)
+        problems += found
+    if not problems:
+        problems += _check_algo_options(entry, cleaned)
+    return cleaned, problems
+
+
+def _check_algo_options(entry: Any, sections: dict[str, dict]) -> Problems:
+    problems: Problems = []
+    sharing = sections["multi_agent"].get("sharing", "shared")
+    if sharing not in entry.sharing_modes:
+        modes = ", ".join(entry.sharing_modes)
+        msg = f"{sharing!r} is not one of {modes} for {entry.name}"
+        problems.append(("multi_agent.sharing", msg))
+    defaults = entry.model_config_defaults()
+    for key, value in sections["rl_module"].get("model_config", {}).items():
+        path = f"rl_module.model_config.{key}"
+        if key not in defaults:
+            hint = did_you_mean(key, list(defaults))
+            problems.append((path, f"unknown key{hint}; {entry.name} reads: {', '.join(defaults)}"))
+        elif type(value) is not type(defaults[key]):
+            problems.append((path, f"must be like {defaults[key]!r} (got {value!r})"))
+    return problems
+
+
+def validate_spec(raw: dict[str, Any], source: str) -> ExperimentSpec:
+    """Validates a raw spec mapping completely; raises SpecError listing every problem."""
+    problems: Problems = []
+    spec = None
+    try:
+        spec = ExperimentSpec.model_validate(raw)
+    except ValidationError as err:
+        problems += _pydantic_problems(err)
+    problems += _check_names(raw)
+    cleaned, found = _check_sections(raw)
+    problems += found
+    if problems or spec is None:
+        raise SpecError(source, problems)
+    for section, values in cleaned.items():
+        setattr(spec, section, values)
+    return spec
+
+
+def load_spec(path: str | Path | None, overrides: list[str] | None = None) -> ExperimentSpec:
+    """Reads, overrides and validates a spec file (the packaged quickstart when ``None``)."""
+    path = Path(path) if path is not None else QUICKSTART
+    raw = apply_overrides(read_yaml(path), overrides or [])
+    return validate_spec(raw, str(path))

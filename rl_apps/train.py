@@ -1,0 +1,227 @@
+"""``marl train``: one training run (new or resumed) with progress lines and a run directory.
+
+Order of work, so that a bad input costs nothing: validate the spec, build the
+AlgorithmConfig, check the resource request against the cluster, and only then create the
+run directory and start RLlib.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rl_apps import checkpoints as ckpt
+from rl_apps import rundir
+from rl_apps.build import build_algo_config, probe_env
+from rl_apps.errors import RunError, SpecError
+from rl_apps.metrics import flatten_scalars, format_progress, headline, progress_columns
+from rl_apps.plots import plot_learning_curve
+from rl_apps.runtime import check_resources, current_resources, ray_runtime
+from rl_apps.spec import ExperimentSpec, load_spec
+from rl_apps.weights import sync_runner_weights
+
+#: Consecutive iterations without a sampled env step before the run is stopped.
+STALL_LIMIT = 3
+
+
+@dataclass
+class TrainOptions:
+    """What ``marl train`` was asked to do."""
+
+    spec_path: Path | None = None
+    overrides: list[str] = field(default_factory=list)
+    address: str | None = None
+    runs_dir: Path = rundir.DEFAULT_RUNS_DIR
+    resume: Path | None = None
+    echo: Callable[[str], None] = print
+
+
+@dataclass
+class RunState:
+    """The live state of a run between iterations."""
+
+    run_dir: Path
+    spec: ExperimentSpec
+    agents: list[str]
+    start_counters: ckpt.Counters
+    last_row: dict[str, Any] | None = None
+    first_return: float | None = None  # of the whole run, read from progress.csv
+    stalled: int = 0
+    last_checkpoint: Path | None = None
+
+
+def _load(opts: TrainOptions) -> tuple[ExperimentSpec, Path | None]:
+    if opts.resume is None:
+        return load_spec(opts.spec_path, opts.overrides), None
+    run_dir = opts.resume.resolve()
+    spec_file = run_dir / rundir.SPEC_FILE
+    if not spec_file.is_file():
+        raise SpecError(str(run_dir), [("", f"not a run directory (no {rundir.SPEC_FILE})")])
+    latest = ckpt.latest_checkpoint(run_dir)
+    if latest is None:
+        raise SpecError(str(run_dir), [("", "has no complete checkpoint to resume from")])
+    return load_spec(spec_file, opts.overrides), latest
+
+
+def _stop_reached(spec: ExperimentSpec, row: dict[str, Any]) -> str | None:
+    stop = spec.stop
+    checks = [
+        (stop.training_iteration, row["iteration"], "training_iteration"),
+        (stop.num_env_steps_sampled_lifetime, row["env_steps"], "num_env_steps_sampled_lifetime"),
+        (stop.time_total_s, row["elapsed_s"], "time_total_s"),
+        (stop.team_return, row["team_return_mean"], "team_return"),
+    ]
+    for limit, value, name in checks:
+        if limit is not None and value is not None and value >= limit:
+            return f"{name} reached {value:g} (limit {limit:g})"
+    return None
+
+
+def _save(algo: Any, state: RunState) -> Path:
+    row = state.last_row
+    assert row is not None
+    counters = ckpt.Counters(row["iteration"], row["env_steps"], row["elapsed_s"])
+    path = ckpt.save_checkpoint(
+        state.run_dir,
+        counters,
+        write=lambda p: algo.save_to_path(str(p)),
+        spec_text=(state.run_dir / rundir.SPEC_FILE).read_text(),
+        keep=state.spec.checkpoint.keep,
+    )
+    state.last_checkpoint = path
+    return path
+
+
+def _iterate(algo: Any, state: RunState, writer: rundir.MetricsWriter, echo: Callable) -> str:
+    session_start = time.monotonic()
+    frequency = state.spec.checkpoint.frequency
+    while True:
+        result = algo.train()
+        elapsed = state.start_counters.elapsed_s + time.monotonic() - session_start
+        row = headline(result, elapsed, state.agents)
+        writer.append(row, {"elapsed_s": elapsed, **flatten_scalars(result)})
+        state.last_row = row
+        echo(format_progress(row))
+        state.stalled = state.stalled + 1 if row["env_steps_iter"] == 0 else 0
+        if state.stalled >= STALL_LIMIT:
+            raise RunError(
+                f"no env steps were sampled in {STALL_LIMIT} consecutive iterations: the env "
+                "runners are failing (rerun with --set env_runners.num_env_runners=0 to see "
+                "the env's exception)"
+            )
+        if frequency and row["iteration"] % frequency == 0:
+            echo(f"  checkpoint: {_save(algo, state)}")
+        reason = _stop_reached(state.spec, row)
+        if reason:
+            return reason
+
+
+def _restore(algo: Any, checkpoint: Path, echo: Callable) -> ckpt.Counters:
+    counters = ckpt.read_counters(checkpoint)
+    algo.restore_from_path(str(checkpoint))
+    sync_runner_weights(algo)
+    echo(
+        f"resumed from {checkpoint} (iteration {counters.iteration}, "
+        f"{counters.env_steps:,} env steps)"
+    )
+    return counters
+
+
+def _finish(state: RunState, reason: str, echo: Callable) -> dict[str, Any]:
+    rows = rundir.read_progress(state.run_dir)
+    if rows and rows[0]["team_return_mean"]:
+        state.first_return = float(rows[0]["team_return_mean"])
+    plot_learning_curve(rows, state.run_dir / "learning_curve.png", state.spec.name)
+    row = state.last_row or {}
+    summary = {
+        "name": state.spec.name,
+        "run_dir": str(state.run_dir),
+        "stopped_because": reason,
+        "iterations": row.get("iteration"),
+        "env_steps": row.get("env_steps"),
+        "wall_time_s": row.get("elapsed_s"),
+        "env_steps_per_s": _rate(row),
+        "first_team_return": state.first_return,
+        "final_team_return": row.get("team_return_mean"),
+        "checkpoint": str(state.last_checkpoint) if state.last_checkpoint else None,
+    }
+    (state.run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+    _print_summary(summary, echo)
+    return summary
+
+
+def _rate(row: dict[str, Any]) -> float | None:
+    if not row.get("elapsed_s"):
+        return None
+    return round(row["env_steps"] / row["elapsed_s"], 1)
+
+
+def _print_summary(summary: dict[str, Any], echo: Callable) -> None:
+    def fmt(value: Any) -> str:
+        return "n/a" if value is None else f"{value:.2f}"
+
+    echo("")
+    echo(f"Run finished ({summary['stopped_because']}): {summary['name']}")
+    echo(f"  run directory : {summary['run_dir']}")
+    echo(
+        f"  iterations    : {summary['iterations']}, env steps {summary['env_steps']:,}, "
+        f"wall time {summary['wall_time_s']:.0f}s, {summary['env_steps_per_s']} env steps/s"
+    )
+    first, final = summary["first_team_return"], summary["final_team_return"]
+    echo(f"  team return   : {fmt(first)} (first iteration) -> {fmt(final)} (last)")
+    if summary["checkpoint"]:
+        echo(f"  checkpoint    : {summary['checkpoint']}")
+        echo(f"  evaluate with : marl eval {summary['checkpoint']} --episodes 20")
+
+
+def train(opts: TrainOptions) -> dict[str, Any]:
+    """Runs (or resumes) one experiment; returns the summary written to summary.json."""
+    spec, resume_from = _load(opts)
+    info = probe_env(spec)
+    config = build_algo_config(spec, info)
+    known = current_resources(opts.address)
+    if known is not None:
+        check_resources(config, known)  # before a local Ray instance even starts
+    with ray_runtime(opts.address) as resources:
+        check_resources(config, resources)
+        run_dir = opts.resume.resolve() if opts.resume else None
+        run_dir = run_dir or rundir.new_run_dir(opts.runs_dir, spec.name)
+        if resume_from is None:
+            rundir.write_metadata(run_dir, spec.to_dict(), config.to_dict())
+        else:
+            (run_dir / rundir.SPEC_FILE).write_text(yaml.safe_dump(spec.to_dict(), sort_keys=False))
+        return _run(config, spec, info.agents, run_dir, resume_from, opts.echo)
+
+
+def _run(
+    config: Any,
+    spec: ExperimentSpec,
+    agents: list[str],
+    run_dir: Path,
+    resume_from: Path | None,
+    echo: Callable,
+) -> dict[str, Any]:
+    echo(f"run directory: {run_dir}")
+    algo = config.build_algo()
+    try:
+        counters = ckpt.Counters(0, 0, 0.0)
+        if resume_from is not None:
+            counters = _restore(algo, resume_from, echo)
+            rundir.truncate_metrics(run_dir, counters.iteration)
+        state = RunState(run_dir, spec, agents, counters)
+        writer = rundir.MetricsWriter(run_dir, progress_columns(agents))
+        try:
+            reason = _iterate(algo, state, writer, echo)
+        except KeyboardInterrupt:
+            reason = "interrupted"
+        if state.last_row is not None:
+            echo(f"  checkpoint: {_save(algo, state)}")
+        return _finish(state, reason, echo)
+    finally:
+        algo.stop()

@@ -1,0 +1,47 @@
+"""Shared fixtures: one Ray instance for the whole session, small specs, quiet runtime."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICKSTART = ROOT / "rl_apps" / "specs" / "quickstart.yaml"
+
+#: Overrides that shrink the quickstart to a few seconds per iteration.
+TINY = [
+    "env_runners.num_envs_per_env_runner=2",
+    "training.train_batch_size_per_learner=400",
+    "training.minibatch_size=200",
+    "training.num_epochs=2",
+    "stop.num_env_steps_sampled_lifetime=100000000",
+    "stop.training_iteration=2",
+    "checkpoint.frequency=1",
+]
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One local Ray instance (2 CPUs, no dashboard) shared by every test that needs Ray."""
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture
+def write_spec(tmp_path):
+    """Writes YAML text to a spec file and returns its path."""
+
+    def write(text: str, name: str = "spec.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(text)
+        return path
+
+    return write

@@ -1,0 +1,99 @@
+"""The `marl` command line through a subprocess: help, validation, errors, and a whole
+train -> resume (new process) -> eval cycle."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from ..conftest import QUICKSTART, ROOT, TINY
+from .helpers import expect, run_marl
+
+SUBCOMMANDS = ["train", "eval", "validate", "envs", "algos"]
+
+
+@pytest.mark.parametrize("command", [[], *[[c] for c in SUBCOMMANDS]])
+def test_help(tmp_path, command):
+    out = expect(run_marl(*command, "--help", cwd=tmp_path), 0).stdout
+    assert "usage: marl" in out
+
+
+def test_envs_and_algos_tables(tmp_path):
+    assert "simple_spread" in expect(run_marl("envs", cwd=tmp_path), 0).stdout
+    assert "ippo" in expect(run_marl("algos", cwd=tmp_path), 0).stdout
+
+
+def test_validate_every_committed_spec():
+    proc = expect(run_marl("validate", "experiments/**/*.yaml", "rl_apps/specs/*.yaml", cwd=ROOT), 0)
+    assert proc.stdout.count("ok ") >= 2
+
+
+def test_validate_reports_bad_spec_with_exit_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(QUICKSTART.read_text().replace("lr:", "lrr:"))
+    proc = expect(run_marl("validate", str(bad), str(QUICKSTART), cwd=tmp_path), 2)
+    assert "training.lrr: unknown key (did you mean 'lr'?)" in proc.stderr
+    assert "ok " in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["missing.yaml"], "missing.yaml: no such spec file"),
+        ([str(QUICKSTART), "--set", "training.lr=-1"], "training.lr: Input should be greater than 0"),
+        ([str(QUICKSTART), "--set", "algo=qmixx"], "valid algorithms: ippo"),
+        ([str(QUICKSTART), "--set", "env_runners.num_env_runners=64"], "requests 64 CPUs"),
+    ],
+)
+def test_train_bad_input_exits_2_and_leaves_no_run_dir(tmp_path, args, message):
+    proc = expect(run_marl("train", *args, "--runs-dir", "runs", cwd=tmp_path), 2)
+    assert message in proc.stderr
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def read_rows(run_dir):
+    with (run_dir / "progress.csv").open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_train_resume_in_new_process_and_eval(tmp_path):
+    sets = [arg for item in TINY for arg in ("--set", item)]
+    proc = expect(run_marl("train", str(QUICKSTART), *sets, "--runs-dir", "runs", cwd=tmp_path), 0)
+    assert "iter    1 |" in proc.stdout and "iter    2 |" in proc.stdout
+    assert "Run finished" in proc.stdout
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    for name in ("spec.yaml", "rllib_config.json", "meta.json", "progress.csv", "result.jsonl",
+                 "learning_curve.png", "summary.json"):
+        assert (run_dir / name).is_file(), name
+    assert json.loads((run_dir / "meta.json").read_text())["commit"]
+    checkpoints = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
+    assert checkpoints == ["checkpoint_000001", "checkpoint_000002"]  # checkpoint.keep: 2
+
+    resumed = run_marl("train", "--resume", str(run_dir), "--set", "stop.training_iteration=3",
+                       cwd=tmp_path)
+    expect(resumed, 0)
+    assert "resumed from" in resumed.stdout and "iter    3 |" in resumed.stdout
+    rows = read_rows(run_dir)
+    assert [int(r["iteration"]) for r in rows] == [1, 2, 3]
+    steps = [int(r["env_steps"]) for r in rows]
+    assert steps[2] == steps[1] + int(rows[2]["env_steps_iter"]) > steps[1]
+    assert float(rows[2]["elapsed_s"]) > float(rows[1]["elapsed_s"])
+
+    gif = tmp_path / "episode.gif"
+    checkpoint = run_dir / "checkpoints" / "checkpoint_000003"
+    evaluated = expect(run_marl("eval", str(checkpoint), "--episodes", "2", "--render", str(gif),
+                                cwd=tmp_path), 0)
+    report = json.loads(evaluated.stdout)
+    assert report["episodes"] == 2 and report["actions"] == "greedy"
+    assert set(report["agent_returns"]) == {"agent_0", "agent_1", "agent_2"}
+    assert report["team_return"]["mean"] == pytest.approx(
+        sum(a["mean"] for a in report["agent_returns"].values()))
+    assert "random_policy" in report
+    assert gif.stat().st_size > 1000
+
+
+def test_eval_rejects_non_checkpoint(tmp_path):
+    proc = expect(run_marl("eval", str(tmp_path), cwd=tmp_path), 2)
+    assert "not a complete checkpoint" in proc.stderr
