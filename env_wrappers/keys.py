@@ -3,3 +3,4 @@
 OBS_KEY = "obs"
 STATE_KEY = "state"
 MASK_KEY = "action_mask"
+ALIVE_KEY = "alive"

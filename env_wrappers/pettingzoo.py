@@ -67,6 +67,7 @@ class PettingZooEnv(MultiAgentEnv):
         *,
         global_state: StateSource = "auto",
         mask_fn: MaskFn | None = None,
+        agent_id: bool = False,
     ) -> None:
         super().__init__()
         if global_state not in STATE_SOURCES:
@@ -76,6 +77,9 @@ class PettingZooEnv(MultiAgentEnv):
         self.agents = list(self.possible_agents)
         self._raw_spaces = {a: env.observation_space(a) for a in self.possible_agents}
         self._local_spaces = {a: _local_space(s) for a, s in self._raw_spaces.items()}
+        self._agent_id = agent_id
+        if agent_id:
+            self._local_spaces = {a: self._with_id_space(a) for a in self.possible_agents}
         self._mask_fn = mask_fn
         self._use_env_state = self._resolve_state_source(global_state)
         self.state_space = self._make_state_space()
@@ -100,6 +104,20 @@ class PettingZooEnv(MultiAgentEnv):
             return gym.spaces.Box(-np.inf, np.inf, (gym.spaces.flatdim(space),), np.float32)
         size = sum(gym.spaces.flatdim(s) for s in self._local_spaces.values())
         return gym.spaces.Box(-np.inf, np.inf, (size,), np.float32)
+
+    def _with_id_space(self, agent: str) -> gym.spaces.Box:
+        space = self._local_spaces[agent]
+        if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
+            raise ValueError(f"agent_id=True needs flat Box observations, {agent} has {space}")
+        n = len(self.possible_agents)
+        low = np.concatenate([space.low, np.zeros(n)]).astype(np.float32)
+        high = np.concatenate([space.high, np.ones(n)]).astype(np.float32)
+        return gym.spaces.Box(low, high, dtype=np.float32)
+
+    def _append_id(self, agent: str, local: Any) -> np.ndarray:
+        one_hot = np.zeros(len(self.possible_agents), np.float32)
+        one_hot[self.possible_agents.index(agent)] = 1.0
+        return np.concatenate([np.asarray(local, np.float32), one_hot])
 
     def _has_mask(self, agent: str) -> bool:
         raw = self._raw_spaces[agent]
@@ -140,6 +158,8 @@ class PettingZooEnv(MultiAgentEnv):
     def _wrap(self, raw_obs: dict[str, Any]) -> dict[str, dict[str, Any]]:
         for agent, raw in raw_obs.items():
             local, mask = self._split(agent, raw)
+            if self._agent_id:
+                local = self._append_id(agent, local)
             self._last_local[agent] = local
             if mask is not None:
                 self._last_masks[agent] = mask

@@ -19,7 +19,7 @@ from pettingzoo.utils.env import ParallelEnv
 from env_wrappers.pettingzoo import STATE_SOURCES, PettingZooEnv
 
 #: Keyword arguments the adapter itself takes, valid for every env.
-WRAPPER_KWARGS = {"global_state": "auto"}
+WRAPPER_KWARGS = {"global_state": "auto", "agent_id": False}
 
 
 def did_you_mean(word: str, choices: list[str]) -> str:

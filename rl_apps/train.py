@@ -54,6 +54,7 @@ class RunState:
     first_return: float | None = None  # of the whole run, read from progress.csv
     stalled: int = 0
     last_checkpoint: Path | None = None
+    saved_iteration: int | None = None
 
 
 def _load(opts: TrainOptions) -> tuple[ExperimentSpec, Path | None]:
@@ -95,6 +96,7 @@ def _save(algo: Any, state: RunState) -> Path:
         keep=state.spec.checkpoint.keep,
     )
     state.last_checkpoint = path
+    state.saved_iteration = row["iteration"]
     return path
 
 
@@ -220,7 +222,7 @@ def _run(
             reason = _iterate(algo, state, writer, echo)
         except KeyboardInterrupt:
             reason = "interrupted"
-        if state.last_row is not None:
+        if state.last_row is not None and state.saved_iteration != state.last_row["iteration"]:
             echo(f"  checkpoint: {_save(algo, state)}")
         return _finish(state, reason, echo)
     finally:

@@ -1,9 +1,15 @@
 """Making sure env runners act with the learner's weights (after a restore, for instance).
 
-RLlib 2.60's ``EnvRunnerGroup.sync_weights`` defaults to ``timeout_seconds=0``: it sends the
-weights without waiting, and after ``restore_from_path`` remote env runners were seen still
-acting with the old ones. ``sync_runner_weights`` sends them, waits, and then compares every
-runner's module parameters with the learner's, raising if any differ.
+Why RLlib 2.60 can leave env runners on stale weights after ``restore_from_path``: an env
+runner only takes weights whose ``weights_seq_no`` is newer than its own
+(``MultiAgentEnvRunner.set_state``), and ``EnvRunnerGroup.sync_weights`` does not wait by
+default (``timeout_seconds=0``). A runner whose counter is already at or past the restored
+learner's keeps acting with its old weights, silently, and keeps skipping later syncs until
+the learner's counter overtakes it.
+
+``sync_runner_weights`` therefore pushes the learner's weights with sequence number 0 (which
+RLlib treats as "force"), sets each runner's counter to the learner's, waits for every
+runner, and then compares every runner's parameters with the learner's, raising if any differ.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from ray.rllib.core import COMPONENT_RL_MODULE
+from ray.rllib.utils.metrics import WEIGHTS_SEQ_NO
 
 from rl_apps.errors import RunError
 
@@ -47,13 +55,19 @@ def runner_weight_mismatches(algo: Any) -> list[str]:
     return mismatches
 
 
-def sync_runner_weights(algo: Any, timeout_s: float = 120.0) -> None:
-    """Pushes the learner's weights to every env runner, waits, and verifies them."""
-    algo.env_runner_group.sync_weights(
-        from_worker_or_learner_group=algo.learner_group,
-        inference_only=True,
-        timeout_seconds=timeout_s,
-    )
+def sync_runner_weights(algo: Any) -> None:
+    """Forces the learner's weights onto every env runner, waits, and verifies them."""
+    import ray
+
+    learner_state = algo.learner_group.get_state(components="learner/rl_module")["learner"]
+    seq_no = int(learner_state[WEIGHTS_SEQ_NO])
+    weights_ref = ray.put({COMPONENT_RL_MODULE: learner_state[COMPONENT_RL_MODULE]})
+
+    def force(runner: Any) -> None:
+        runner.set_state({**ray.get(weights_ref), WEIGHTS_SEQ_NO: 0})  # 0: always applied
+        runner._weights_seq_no = seq_no  # so later (newer) syncs are not skipped
+
+    algo.env_runner_group.foreach_env_runner(force, local_env_runner=True)
     mismatches = runner_weight_mismatches(algo)
     if mismatches:
         shown = ", ".join(mismatches[:5])

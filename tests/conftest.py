@@ -15,6 +15,7 @@ QUICKSTART = ROOT / "rl_apps" / "specs" / "quickstart.yaml"
 
 #: Overrides that shrink the quickstart to a few seconds per iteration.
 TINY = [
+    "env_runners.num_env_runners=1",
     "env_runners.num_envs_per_env_runner=2",
     "training.train_batch_size_per_learner=400",
     "training.minibatch_size=200",

@@ -26,7 +26,9 @@ def test_envs_and_algos_tables(tmp_path):
 
 
 def test_validate_every_committed_spec():
-    proc = expect(run_marl("validate", "experiments/**/*.yaml", "rl_apps/specs/*.yaml", cwd=ROOT), 0)
+    proc = expect(
+        run_marl("validate", "experiments/**/*.yaml", "rl_apps/specs/*.yaml", cwd=ROOT), 0
+    )
     assert proc.stdout.count("ok ") >= 2
 
 
@@ -42,7 +44,10 @@ def test_validate_reports_bad_spec_with_exit_2(tmp_path):
     "args, message",
     [
         (["missing.yaml"], "missing.yaml: no such spec file"),
-        ([str(QUICKSTART), "--set", "training.lr=-1"], "training.lr: Input should be greater than 0"),
+        (
+            [str(QUICKSTART), "--set", "training.lr=-1"],
+            "training.lr: Input should be greater than 0",
+        ),
         ([str(QUICKSTART), "--set", "algo=qmixx"], "valid algorithms: ippo"),
         ([str(QUICKSTART), "--set", "env_runners.num_env_runners=64"], "requests 64 CPUs"),
     ],
@@ -64,15 +69,23 @@ def test_train_resume_in_new_process_and_eval(tmp_path):
     assert "iter    1 |" in proc.stdout and "iter    2 |" in proc.stdout
     assert "Run finished" in proc.stdout
     (run_dir,) = (tmp_path / "runs").iterdir()
-    for name in ("spec.yaml", "rllib_config.json", "meta.json", "progress.csv", "result.jsonl",
-                 "learning_curve.png", "summary.json"):
+    for name in (
+        "spec.yaml",
+        "rllib_config.json",
+        "meta.json",
+        "progress.csv",
+        "result.jsonl",
+        "learning_curve.png",
+        "summary.json",
+    ):
         assert (run_dir / name).is_file(), name
     assert json.loads((run_dir / "meta.json").read_text())["commit"]
     checkpoints = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
     assert checkpoints == ["checkpoint_000001", "checkpoint_000002"]  # checkpoint.keep: 2
 
-    resumed = run_marl("train", "--resume", str(run_dir), "--set", "stop.training_iteration=3",
-                       cwd=tmp_path)
+    resumed = run_marl(
+        "train", "--resume", str(run_dir), "--set", "stop.training_iteration=3", cwd=tmp_path
+    )
     expect(resumed, 0)
     assert "resumed from" in resumed.stdout and "iter    3 |" in resumed.stdout
     rows = read_rows(run_dir)
@@ -83,13 +96,15 @@ def test_train_resume_in_new_process_and_eval(tmp_path):
 
     gif = tmp_path / "episode.gif"
     checkpoint = run_dir / "checkpoints" / "checkpoint_000003"
-    evaluated = expect(run_marl("eval", str(checkpoint), "--episodes", "2", "--render", str(gif),
-                                cwd=tmp_path), 0)
+    evaluated = expect(
+        run_marl("eval", str(checkpoint), "--episodes", "2", "--render", str(gif), cwd=tmp_path), 0
+    )
     report = json.loads(evaluated.stdout)
     assert report["episodes"] == 2 and report["actions"] == "greedy"
     assert set(report["agent_returns"]) == {"agent_0", "agent_1", "agent_2"}
     assert report["team_return"]["mean"] == pytest.approx(
-        sum(a["mean"] for a in report["agent_returns"].values()))
+        sum(a["mean"] for a in report["agent_returns"].values())
+    )
     assert "random_policy" in report
     assert gif.stat().st_size > 1000
 

@@ -32,6 +32,15 @@ def learner_state(algo):
     return flat(state["rl_module"]), flat(state["optimizer"])
 
 
+def perturb_runner(algo):
+    def shift(runner):
+        module = runner.module["shared"]
+        state = module.get_state()
+        module.set_state({k: v + 1.0 for k, v in state.items()})
+
+    algo.env_runner_group.foreach_env_runner(shift, local_env_runner=False)
+
+
 def test_restore_continues_exactly(tmp_path):
     spec = load_spec(QUICKSTART, TINY + ["env_runners.num_env_runners=1"])
     config = build_algo_config(spec)
@@ -40,15 +49,21 @@ def test_restore_continues_exactly(tmp_path):
         algo.train()
         result = algo.train()
         steps = result["env_runners"]["num_env_steps_sampled_lifetime"]
-        path = ckpt.save_checkpoint(tmp_path, ckpt.Counters(2, int(steps), 1.0),
-                                    lambda p: algo.save_to_path(str(p)), "x", keep=1)
+        path = ckpt.save_checkpoint(
+            tmp_path,
+            ckpt.Counters(2, int(steps), 1.0),
+            lambda p: algo.save_to_path(str(p)),
+            "x",
+            keep=1,
+        )
         weights, optimizer = learner_state(algo)
     finally:
         algo.stop()
 
     fresh = config.build_algo()
     try:
-        assert runner_weight_mismatches(fresh), "a fresh algo must differ from the trained one"
+        before, _ = learner_state(fresh)
+        assert any(not np.array_equal(v, before[k]) for k, v in weights.items())
         counters = _restore(fresh, path, echo=lambda _: None)
         assert counters.iteration == 2 and fresh.iteration == 2
         assert runner_weight_mismatches(fresh) == []
@@ -57,6 +72,9 @@ def test_restore_continues_exactly(tmp_path):
             assert np.array_equal(value, new_weights[key]), key
         for key, value in optimizer.items():
             assert np.array_equal(value, new_optimizer[key]), key
+        perturb_runner(fresh)
+        assert runner_weight_mismatches(fresh), "the check must see a stale env runner"
+        _restore(fresh, path, echo=lambda _: None)
         nxt = fresh.train()
         assert nxt["training_iteration"] == 3
         sampled = nxt["env_runners"]["num_env_steps_sampled"]

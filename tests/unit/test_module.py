@@ -76,8 +76,10 @@ def test_continuous_actions_output_mean_and_log_std():
 
 def test_inference_only_module_has_no_critic():
     module = LocalActorCriticModule(
-        observation_space=obs_space(), action_space=gym.spaces.Discrete(4),
-        inference_only=True, model_config={},
+        observation_space=obs_space(),
+        action_space=gym.spaces.Discrete(4),
+        inference_only=True,
+        model_config={},
     )
     assert not hasattr(module, "vf")
 

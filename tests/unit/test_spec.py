@@ -147,7 +147,9 @@ def test_sharing_mode_checked(write_spec):
 
 
 def test_override_sets_nested_value_and_parses_yaml(write_spec):
-    spec = load_spec(write_spec(BASE), ["training.lr=1e-4", "rl_module.model_config.fcnet_hiddens=[8, 8]"])
+    spec = load_spec(
+        write_spec(BASE), ["training.lr=1e-4", "rl_module.model_config.fcnet_hiddens=[8, 8]"]
+    )
     assert spec.training["lr"] == pytest.approx(1e-4)  # YAML 1.1 reads 1e-4 as a string
     assert spec.rl_module["model_config"]["fcnet_hiddens"] == [8, 8]
 

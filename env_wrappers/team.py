@@ -1,0 +1,169 @@
+"""The team view for joint algorithms (QMIX, VDN, COMA, MADDPG).
+
+All agents of a team become one RLlib agent. Its observation is a Dict with every member's
+local observation stacked in the env's ``possible_agents`` order (``obs``: ``[n, obs_dim]``),
+the global ``state``, the members' ``action_mask`` (``[n, n_actions]``) when the env has masks,
+and ``alive`` (``[n]``, 0 once a member has left the episode). Its action holds one action per
+member (MultiDiscrete, or a ``[n, act_dim]`` Box for continuous actions).
+
+A member that has left gets a zero observation, ``alive = 0``, a mask that allows only
+action 0, and its actions are dropped, so episodes and batches keep a fixed shape. The team
+reward is the sum of the members' rewards (``team_reward="sum"``) or their mean (``"mean"``,
+right for envs whose agents all receive the same shared reward).
+
+Teams default to the agents' name prefixes (``adversary_0`` -> team ``adversary``), which
+gives one team for cooperative envs and one per side for simple_adversary and simple_tag.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+from ray.rllib.env.multi_agent_env import MultiAgentEnv
+
+from env_wrappers.keys import ALIVE_KEY, MASK_KEY, OBS_KEY, STATE_KEY
+from env_wrappers.pettingzoo import PettingZooEnv
+
+TeamReward = Literal["sum", "mean"]
+
+
+def teams_by_prefix(agents: list[str]) -> dict[str, list[str]]:
+    """Groups agents by the part of their name before the last ``_``."""
+    teams: dict[str, list[str]] = defaultdict(list)
+    for agent in agents:
+        teams[agent.rsplit("_", 1)[0]].append(agent)
+    return dict(teams)
+
+
+def _same(spaces: list[gym.Space], what: str, team: str) -> gym.Space:
+    first = spaces[0]
+    for space in spaces[1:]:
+        if space.shape != first.shape or type(space) is not type(first):
+            raise ValueError(
+                f"team {team!r} mixes {what} spaces {spaces}; pass pad=True to pad them"
+            )
+        if isinstance(first, gym.spaces.Discrete) and space.n != first.n:
+            raise ValueError(f"team {team!r} mixes action counts; pass pad=True to pad them")
+    return first
+
+
+class TeamEnv(MultiAgentEnv):
+    """Groups the agents of a wrapped env into teams (one RLlib agent each).
+
+    Args:
+        env: The per-agent adapter.
+        teams: ``team -> members``; by default the agents' name prefixes.
+        team_reward: ``sum`` or ``mean`` of the members' rewards.
+
+    """
+
+    def __init__(
+        self,
+        env: PettingZooEnv,
+        teams: dict[str, list[str]] | None = None,
+        team_reward: TeamReward = "sum",
+    ) -> None:
+        super().__init__()
+        if team_reward not in ("sum", "mean"):
+            raise ValueError(f"team_reward must be 'sum' or 'mean', got {team_reward!r}")
+        self.env = env
+        self.teams = teams or teams_by_prefix(env.possible_agents)
+        self.team_reward = team_reward
+        self.possible_agents = list(self.teams)
+        self.agents = list(self.teams)
+        self.observation_spaces = {t: self._obs_space(t) for t in self.teams}
+        self.action_spaces = {t: self._action_space(t) for t in self.teams}
+        self._last: dict[str, dict[str, Any]] = {}
+
+    def _obs_space(self, team: str) -> gym.spaces.Dict:
+        members = self.teams[team]
+        member_spaces = [self.env.observation_spaces[m] for m in members]
+        local = _same([s[OBS_KEY] for s in member_spaces], "observation", team)
+        n = len(members)
+        spaces = {
+            OBS_KEY: gym.spaces.Box(
+                np.repeat(local.low[None], n, 0),
+                np.repeat(local.high[None], n, 0),
+                dtype=local.dtype,
+            ),
+            STATE_KEY: self.env.state_space,
+            ALIVE_KEY: gym.spaces.Box(0, 1, (n,), np.int8),
+        }
+        if MASK_KEY in member_spaces[0].spaces:
+            n_actions = member_spaces[0][MASK_KEY].shape[0]
+            spaces[MASK_KEY] = gym.spaces.Box(0, 1, (n, n_actions), np.int8)
+        return gym.spaces.Dict(spaces)
+
+    def _action_space(self, team: str) -> gym.Space:
+        members = self.teams[team]
+        space = _same([self.env.action_spaces[m] for m in members], "action", team)
+        if isinstance(space, gym.spaces.Discrete):
+            return gym.spaces.MultiDiscrete([space.n] * len(members))
+        n = len(members)
+        return gym.spaces.Box(
+            np.repeat(space.low[None], n, 0), np.repeat(space.high[None], n, 0), dtype=space.dtype
+        )
+
+    def _team_obs(self, team: str, obs: dict[str, Any]) -> dict[str, np.ndarray]:
+        space = self.observation_spaces[team]
+        members = self.teams[team]
+        out = {
+            OBS_KEY: np.zeros(space[OBS_KEY].shape, space[OBS_KEY].dtype),
+            ALIVE_KEY: np.zeros(len(members), np.int8),
+            STATE_KEY: self.env.get_state_vector(),
+        }
+        if MASK_KEY in space.spaces:
+            out[MASK_KEY] = np.zeros(space[MASK_KEY].shape, np.int8)
+            out[MASK_KEY][:, 0] = 1  # members that left may only "act" with action 0
+        for index, member in enumerate(members):
+            if member in obs:
+                out[OBS_KEY][index] = obs[member][OBS_KEY]
+                out[ALIVE_KEY][index] = 1
+                if MASK_KEY in out:
+                    out[MASK_KEY][index] = obs[member][MASK_KEY]
+        return out
+
+    def _group(self, obs: dict[str, Any]) -> dict[str, dict[str, np.ndarray]]:
+        active = [t for t in self.teams if any(m in obs for m in self.teams[t])]
+        return {t: self._team_obs(t, obs) for t in active}
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        obs, _ = self.env.reset(seed=seed, options=options)
+        self.agents = list(self.teams)
+        grouped = self._group(obs)
+        return grouped, {t: {} for t in grouped}
+
+    def step(self, action_dict: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+        actions = {}
+        for team, joint in action_dict.items():
+            for member, action in zip(self.teams[team], joint):
+                if member in self.env.agents:
+                    actions[member] = action
+        obs, rewards, terms, truncs, _ = self.env.step(actions)
+        grouped = self._group(obs)
+        team_rewards, infos = {}, {}
+        for team in grouped:
+            member_rewards = [rewards.get(m, 0.0) for m in self.teams[team]]
+            total = float(sum(member_rewards))
+            team_rewards[team] = (
+                total / len(member_rewards) if self.team_reward == "mean" else total
+            )
+            infos[team] = {"member_rewards": member_rewards}
+        team_terms = {
+            t: all(terms.get(m, True) for m in self.teams[t] if m in obs) for t in grouped
+        }
+        team_truncs = {
+            t: all(truncs.get(m, True) for m in self.teams[t] if m in obs) for t in grouped
+        }
+        team_terms["__all__"], team_truncs["__all__"] = terms["__all__"], truncs["__all__"]
+        self.agents = [t for t in self.teams if any(m in self.env.agents for m in self.teams[t])]
+        return grouped, team_rewards, team_terms, team_truncs, infos
+
+    def render(self) -> Any:
+        return self.env.render()
+
+    def close(self) -> None:
+        self.env.close()
