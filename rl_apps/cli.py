@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="marl", description="Multi-agent RL on Ray RLlib (new API stack).", epilog=EPILOG
     )
+    parser.add_argument("-v", "--verbose", action="store_true", help="show Ray's own log lines")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train(sub)
     _add_eval(sub)
@@ -83,6 +84,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("specs", nargs="+", help="spec files or glob patterns")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
     sub.add_parser("envs", help="list the environment catalog", description="List the envs.")
+    p = sub.add_parser(
+        "bench",
+        help="run benchmarks and write benchmarks/results/",
+        description="Benchmarks. --envs: raw env steps/s vs through our adapter.",
+    )
+    p.add_argument("--envs", action="store_true", help="measure env wrapper overhead")
+    p.add_argument(
+        "--env",
+        dest="env_names",
+        action="append",
+        metavar="NAME",
+        help="only this env (repeatable; default: every fast env)",
+    )
+    p.add_argument("--steps", type=int, default=20_000, help="env steps per measurement")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("benchmarks/results"),
+        help="output directory (default benchmarks/results)",
+    )
     sub.add_parser("algos", help="list the algorithms", description="List the algorithms.")
     return parser
 
@@ -162,23 +183,51 @@ def cmd_algos(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from env_wrappers.registry import get_entry
+    from rl_apps.bench_envs import bench_envs
+    from rl_apps.errors import SpecError
+
+    if not args.envs:
+        raise SpecError("arguments", [("", "choose a benchmark: --envs")])
+    if args.steps < 100:
+        raise SpecError("--steps", [("", "must be at least 100")])
+    for name in args.env_names or []:
+        get_entry(name)  # an unknown name is an EnvError: exit 2 with the valid names
+    bench_envs(args.out, args.env_names, args.steps)
+    print(f"wrote {args.out / 'env_overhead.json'} and {args.out / 'env_overhead.md'}")
+    return 0
+
+
 COMMANDS = {
     "train": cmd_train,
     "eval": cmd_eval,
     "validate": cmd_validate,
     "envs": cmd_envs,
     "algos": cmd_algos,
+    "bench": cmd_bench,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``marl`` console script."""
     args = build_parser().parse_args(argv)
+    if args.command in ("train", "eval"):
+        from rl_apps.runtime import quiet_ray_logs
+
+        quiet_ray_logs(args.verbose)
     try:
         return COMMANDS[args.command](args)
     except MarlError as err:
         print(f"marl {args.command}: error: {err}", file=sys.stderr)
         return err.exit_code
+    except ValueError as err:
+        from env_wrappers.registry import EnvError
+
+        if not isinstance(err, EnvError):
+            raise
+        print(f"marl {args.command}: error: {err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"marl {args.command}: interrupted", file=sys.stderr)
         return 130

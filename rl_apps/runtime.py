@@ -25,6 +25,13 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("WANDB_MODE", "offline")
 
 
+def quiet_ray_logs(verbose: bool = False) -> None:
+    """Shows only errors from Ray's Python loggers unless ``verbose`` (our output stays)."""
+    level = logging.INFO if verbose else logging.ERROR
+    for name in ("ray", "ray.rllib", "ray.tune", "ray.data"):
+        logging.getLogger(name).setLevel(level)
+
+
 @dataclass(frozen=True)
 class ResourceRequest:
     """CPUs and GPUs an AlgorithmConfig's actors will ask Ray for."""
@@ -107,7 +114,8 @@ def ray_runtime(address: str | None = None) -> Iterator[dict[str, float]]:
 
     started = not ray.is_initialized()
     if started:
-        kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
+        level = logging.getLogger("ray").level or logging.WARNING
+        kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": level}
         if address:
             ray.init(address=address, **kwargs)
         else:
