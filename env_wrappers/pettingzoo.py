@@ -10,6 +10,11 @@ Every agent's observation becomes a Dict:
 
 Episodes end for RLlib (``__all__``) when the PettingZoo env has no agents left; whether that
 end is a termination or a truncation follows the agents' own flags.
+
+``agents`` lists the agents of the latest returned observations, so that after a step it still
+holds the agents whose final rewards and done flags that step reported: RLlib's own env checker
+requires this (and RLlib's env runner does not read ``agents``). ``alive_agents`` lists the
+agents still playing.
 """
 
 from __future__ import annotations
@@ -24,9 +29,9 @@ from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
 from env_wrappers.keys import MASK_KEY, OBS_KEY, STATE_KEY
 
-StateSource = Literal["auto", "env", "concat"]
+StateSource = Literal["auto", "env", "concat", "none"]
 MaskFn = Callable[[ParallelEnv, str], np.ndarray]
-STATE_SOURCES = ("auto", "env", "concat")
+STATE_SOURCES = ("auto", "env", "concat", "none")
 
 
 def env_has_state(env: ParallelEnv) -> bool:
@@ -56,7 +61,7 @@ class PettingZooEnv(MultiAgentEnv):
         env: The PettingZoo parallel environment to wrap.
         global_state: ``auto`` uses ``env.state()`` when the env has one, else the
             concatenation of observations; ``env`` requires ``state()``; ``concat`` always
-            concatenates.
+            concatenates; ``none`` puts no state in the observations (image envs).
         mask_fn: Optional ``(env, agent) -> mask`` for envs that expose masks another way.
 
     """
@@ -82,7 +87,8 @@ class PettingZooEnv(MultiAgentEnv):
             self._local_spaces = {a: self._with_id_space(a) for a in self.possible_agents}
         self._mask_fn = mask_fn
         self._use_env_state = self._resolve_state_source(global_state)
-        self.state_space = self._make_state_space()
+        self._with_state = global_state != "none"
+        self.state_space = self._make_state_space() if self._with_state else None
         self.observation_spaces = {a: self._agent_obs_space(a) for a in self.possible_agents}
         self.action_spaces = {a: env.action_space(a) for a in self.possible_agents}
         self._last_local: dict[str, np.ndarray] = {}
@@ -96,7 +102,7 @@ class PettingZooEnv(MultiAgentEnv):
                 f"global_state='env' but {type(self.par_env).__name__} has no state(); "
                 "use global_state='concat'"
             )
-        return has_state and source != "concat"
+        return has_state and source in ("auto", "env")
 
     def _make_state_space(self) -> gym.spaces.Box:
         if self._use_env_state:
@@ -125,10 +131,9 @@ class PettingZooEnv(MultiAgentEnv):
         return embedded or self._mask_fn is not None
 
     def _agent_obs_space(self, agent: str) -> gym.spaces.Dict:
-        spaces: dict[str, gym.Space] = {
-            OBS_KEY: self._local_spaces[agent],
-            STATE_KEY: self.state_space,
-        }
+        spaces: dict[str, gym.Space] = {OBS_KEY: self._local_spaces[agent]}
+        if self._with_state:
+            spaces[STATE_KEY] = self.state_space
         if self._has_mask(agent):
             n_actions = int(self.par_env.action_space(agent).n)
             spaces[MASK_KEY] = gym.spaces.Box(0, 1, (n_actions,), np.int8)
@@ -163,10 +168,12 @@ class PettingZooEnv(MultiAgentEnv):
             self._last_local[agent] = local
             if mask is not None:
                 self._last_masks[agent] = mask
-        state = self._global_state()
+        state = self._global_state() if self._with_state else None
         wrapped = {}
         for agent in raw_obs:
-            item = {OBS_KEY: self._last_local[agent], STATE_KEY: state}
+            item = {OBS_KEY: self._last_local[agent]}
+            if state is not None:
+                item[STATE_KEY] = state
             if agent in self._last_masks:
                 item[MASK_KEY] = self._last_masks[agent]
             wrapped[agent] = item
@@ -176,23 +183,28 @@ class PettingZooEnv(MultiAgentEnv):
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
         raw_obs, infos = self.par_env.reset(seed=seed, options=options)
         self._last_local, self._last_masks = {}, {}
-        self.agents = list(self.par_env.agents)
+        self.agents = list(raw_obs)
         return self._wrap(raw_obs), {a: infos.get(a, {}) for a in raw_obs}
 
     def step(self, action_dict: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
         actions = {a: action_dict[a] for a in self.par_env.agents if a in action_dict}
         raw_obs, rewards, terms, truncs, infos = self.par_env.step(actions)
-        self.agents = list(self.par_env.agents)
         obs = self._wrap(raw_obs)
         acted = list(obs)
+        self.agents = acted
         terminateds = {a: bool(terms.get(a, False)) for a in acted}
         truncateds = {a: bool(truncs.get(a, False)) for a in acted}
-        episode_over = not self.agents
+        episode_over = not self.par_env.agents
         all_terminated = episode_over and all(terms.get(a, False) for a in acted)
         terminateds["__all__"] = all_terminated
         truncateds["__all__"] = episode_over and not all_terminated
         rewards_out = {a: float(rewards.get(a, 0.0)) for a in acted}
         return obs, rewards_out, terminateds, truncateds, {a: infos.get(a, {}) for a in acted}
+
+    @property
+    def alive_agents(self) -> list[str]:
+        """Agents still playing (not terminated or truncated)."""
+        return list(self.par_env.agents)
 
     def render(self) -> Any:
         """Renders the wrapped env (an RGB array with ``render_mode='rgb_array'``)."""

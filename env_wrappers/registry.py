@@ -1,8 +1,8 @@
 """The environment catalog: stable names -> PettingZoo ParallelEnv factories.
 
 Registries are plain dicts filled at import time with lazy loaders: importing this module
-imports no environment package. ``make_env`` checks keyword arguments against the factory's
-own signature, so an unknown option is an error that lists the valid ones.
+imports no environment package. Options are checked against the factory's own signature, so
+an unknown option is an error that lists the valid ones. Building envs: ``env_wrappers.make``.
 """
 
 from __future__ import annotations
@@ -16,10 +16,18 @@ from typing import Any
 
 from pettingzoo.utils.env import ParallelEnv
 
-from env_wrappers.pettingzoo import STATE_SOURCES, PettingZooEnv
+from env_wrappers.pettingzoo import STATE_SOURCES
+from env_wrappers.preprocess import check_wrappers
 
-#: Keyword arguments the adapter itself takes, valid for every env.
-WRAPPER_KWARGS = {"global_state": "auto", "agent_id": False}
+#: Options of our own, valid for every env (see env_wrappers.make).
+WRAPPER_KWARGS: dict[str, Any] = {
+    "global_state": "auto",
+    "agent_id": False,
+    "pad": False,
+    "wrappers": [],
+}
+#: Options of the team view only (joint algorithms).
+TEAM_KWARGS: dict[str, Any] = {"teams": None, "team_reward": "auto"}
 
 
 def did_you_mean(word: str, choices: list[str]) -> str:
@@ -85,10 +93,42 @@ def _mpe(name: str, version: int, description: str, reward: str) -> EnvEntry:
     )
 
 
+def _ours(name: str, module: str, description: str, reward: str) -> EnvEntry:
+    """An env whose factory ``name`` (explicit keyword options) is in ``env_wrappers.envs``."""
+    return EnvEntry(
+        name=name,
+        module=f"env_wrappers.envs.{module}",
+        attr=name,
+        description=description,
+        reward=reward,
+    )
+
+
 ENVS: dict[str, EnvEntry] = {
     entry.name: entry
     for entry in [
         _mpe("simple_spread", 3, "MPE: N agents cover N landmarks", "mixed"),
+        _mpe("simple_speaker_listener", 4, "MPE: a speaker guides a listener", "shared"),
+        _mpe("simple_reference", 3, "MPE: agents guide each other to landmarks", "mixed"),
+        _mpe("simple_adversary", 3, "MPE: agents mislead an adversary (competitive)", "individual"),
+        _mpe("simple_tag", 3, "MPE: predators chase prey (competitive)", "individual"),
+        _ours("linear_game", "matrix", "matrix game [[1,5],[5,9]], one step", "shared"),
+        _ours("monotonic_game", "matrix", "matrix game [[0,0],[0,10]], one step", "shared"),
+        _ours("climbing_game", "matrix", "climbing matrix game (optimum 11), one step", "shared"),
+        _ours("penalty_game", "matrix", "penalty matrix game (optimum 10, penalty k)", "shared"),
+        _ours("two_step_game", "two_step", "QMIX paper's two-step game (optimum 8)", "shared"),
+        _ours("lbf", "lbf", "Level-Based Foraging (lbforaging), action masks", "individual"),
+        _ours("rware", "rware", "Multi-Robot Warehouse (rware)", "individual"),
+        _ours("multiwalker", "sisl", "SISL: walkers carry a package (continuous)", "shared"),
+        _ours("pursuit", "sisl", "SISL: pursuers surround evaders on a grid", "shared"),
+        EnvEntry(
+            name="pistonball",
+            module="pettingzoo.butterfly.pistonball_v6",
+            attr="parallel_env",
+            signature_attr="raw_env",
+            description="Butterfly: pistons move a ball left (image observations)",
+            reward="shared",
+        ),
     ]
 }
 
@@ -102,55 +142,39 @@ def get_entry(name: str) -> EnvEntry:
     return ENVS[name]
 
 
-def check_env_kwargs(name: str, kwargs: dict[str, Any]) -> list[str]:
-    """Returns one message per unknown option of env ``name`` (empty when all are valid)."""
-    valid = sorted({**get_entry(name).options(), **WRAPPER_KWARGS})
+def check_env_kwargs(name: str, kwargs: dict[str, Any], team: bool = False) -> list[str]:
+    """One message per invalid option of env ``name`` (empty when all are valid).
+
+    Args:
+        name: A catalog name.
+        kwargs: The env's own options plus ours (``WRAPPER_KWARGS``, and ``TEAM_KWARGS``
+            when ``team``).
+        team: Whether the options are for the team view.
+
+    """
+    ours = {**WRAPPER_KWARGS, **(TEAM_KWARGS if team else {})}
+    valid = sorted({**get_entry(name).options(), **ours})
     problems = []
     for key in kwargs:
-        if key not in valid:
+        if key in TEAM_KWARGS and not team:
+            problems.append(f"option {key!r} is only for joint algorithms (the team view)")
+        elif key not in valid:
             problems.append(
                 f"unknown option {key!r} for env {name!r}{did_you_mean(key, valid)}; "
                 f"valid options: {', '.join(valid)}"
             )
+    return problems + _check_own_values(kwargs)
+
+
+def _check_own_values(kwargs: dict[str, Any]) -> list[str]:
+    problems = []
     state = kwargs.get("global_state", "auto")
     if state not in STATE_SOURCES:
         problems.append(f"global_state must be one of {', '.join(STATE_SOURCES)}, got {state!r}")
+    for flag in ("agent_id", "pad"):
+        if not isinstance(kwargs.get(flag, False), bool):
+            problems.append(f"{flag} must be true or false, got {kwargs[flag]!r}")
+    if kwargs.get("team_reward", "auto") not in ("auto", "sum", "mean"):
+        problems.append(f"team_reward must be auto, sum or mean, got {kwargs['team_reward']!r}")
+    problems += check_wrappers(kwargs.get("wrappers", []))
     return problems
-
-
-def _split_kwargs(name: str, kwargs: dict[str, Any]) -> tuple[dict, dict]:
-    problems = check_env_kwargs(name, kwargs)
-    if problems:
-        raise EnvError("; ".join(problems))
-    env_kwargs = {**get_entry(name).defaults}
-    wrapper_kwargs = dict(WRAPPER_KWARGS)
-    for key, value in kwargs.items():
-        (wrapper_kwargs if key in WRAPPER_KWARGS else env_kwargs)[key] = value
-    return env_kwargs, wrapper_kwargs
-
-
-def make_env(name: str, **kwargs: Any) -> ParallelEnv:
-    """Builds the PettingZoo ParallelEnv registered as ``name`` with its options."""
-    env_kwargs, _ = _split_kwargs(name, kwargs)
-    return get_entry(name).factory()(**env_kwargs)
-
-
-def make_rllib_env(name: str, **kwargs: Any) -> PettingZooEnv:
-    """Builds the RLlib MultiAgentEnv (CTDE observation dicts) for env ``name``."""
-    env_kwargs, wrapper_kwargs = _split_kwargs(name, kwargs)
-    return PettingZooEnv(get_entry(name).factory()(**env_kwargs), **wrapper_kwargs)
-
-
-class CatalogEnv(PettingZooEnv):
-    """RLlib's entry point: ``config.environment(env=CatalogEnv, env_config={...})``.
-
-    Passing this class (not a registered string) means env runners and fresh processes
-    that restore a checkpoint need no ``register_env`` call. ``env_config`` holds ``name``
-    and the env's options.
-    """
-
-    def __init__(self, config: dict[str, Any] | None = None) -> None:
-        options = dict(config or {})
-        name = options.pop("name")
-        env_kwargs, wrapper_kwargs = _split_kwargs(name, options)
-        super().__init__(get_entry(name).factory()(**env_kwargs), **wrapper_kwargs)

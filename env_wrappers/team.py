@@ -69,6 +69,10 @@ class TeamEnv(MultiAgentEnv):
         super().__init__()
         if team_reward not in ("sum", "mean"):
             raise ValueError(f"team_reward must be 'sum' or 'mean', got {team_reward!r}")
+        if env.state_space is None:
+            raise ValueError(
+                "the team view needs a global state: global_state='none' is not allowed"
+            )
         self.env = env
         self.teams = teams or teams_by_prefix(env.possible_agents)
         self.team_reward = team_reward
@@ -132,15 +136,15 @@ class TeamEnv(MultiAgentEnv):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
         obs, _ = self.env.reset(seed=seed, options=options)
-        self.agents = list(self.teams)
         grouped = self._group(obs)
+        self.agents = list(grouped)
         return grouped, {t: {} for t in grouped}
 
     def step(self, action_dict: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
         actions = {}
         for team, joint in action_dict.items():
             for member, action in zip(self.teams[team], joint):
-                if member in self.env.agents:
+                if member in self.env.alive_agents:
                     actions[member] = action
         obs, rewards, terms, truncs, _ = self.env.step(actions)
         grouped = self._group(obs)
@@ -159,7 +163,7 @@ class TeamEnv(MultiAgentEnv):
             t: all(truncs.get(m, True) for m in self.teams[t] if m in obs) for t in grouped
         }
         team_terms["__all__"], team_truncs["__all__"] = terms["__all__"], truncs["__all__"]
-        self.agents = [t for t in self.teams if any(m in self.env.agents for m in self.teams[t])]
+        self.agents = list(grouped)
         return grouped, team_rewards, team_terms, team_truncs, infos
 
     def render(self) -> Any:

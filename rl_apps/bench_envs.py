@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from env_wrappers.registry import ENVS, make_env, make_rllib_env
+from env_wrappers.make import make_env, make_rllib_env
+from env_wrappers.registry import ENVS
 
 #: Envs whose steps are too slow (physics, images) for a default run.
 SLOW_ENVS = {"multiwalker", "pistonball"}

@@ -7,7 +7,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from env_wrappers.registry import CatalogEnv, make_rllib_env
+from env_wrappers.make import CatalogEnv, make_rllib_env
 from policies.registry import ALGORITHMS
 from rl_apps.errors import SpecError
 from rl_apps.spec import ExperimentSpec

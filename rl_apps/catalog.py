@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import gymnasium as gym
 
-from env_wrappers.keys import OBS_KEY, STATE_KEY
-from env_wrappers.registry import ENVS, make_rllib_env
+from env_wrappers.keys import OBS_KEY
+from env_wrappers.make import make_rllib_env
+from env_wrappers.registry import ENVS
 from policies.registry import ALGORITHMS
 
 
@@ -15,6 +18,11 @@ def _space(space: gym.Space) -> str:
     if isinstance(space, gym.spaces.Box):
         return f"Box{tuple(space.shape)}"
     return type(space).__name__
+
+
+def _distinct(spaces: Iterable[gym.Space]) -> str:
+    """The agents' spaces, each distinct one once (``a / b`` for heterogeneous agents)."""
+    return " / ".join(dict.fromkeys(_space(s) for s in spaces))
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -28,15 +36,15 @@ def env_row(name: str) -> list[str]:
     """One row of the env table, read from a real instance of the env."""
     env = make_rllib_env(name)
     try:
-        agent = env.possible_agents[0]
-        obs_space, act_space = env.observation_spaces[agent], env.action_spaces[agent]
+        agents = env.possible_agents
+        act_space = env.action_spaces[agents[0]]
         kind = "discrete" if isinstance(act_space, gym.spaces.Discrete) else "continuous"
         return [
             name,
-            str(len(env.possible_agents)),
-            _space(obs_space[OBS_KEY]),
-            _space(act_space),
-            str(tuple(obs_space[STATE_KEY].shape)),
+            str(len(agents)),
+            _distinct(env.observation_spaces[a][OBS_KEY] for a in agents),
+            _distinct(env.action_spaces[a] for a in agents),
+            str(tuple(env.state_space.shape)),
             kind,
             ENVS[name].reward,
             ENVS[name].description,

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from env_wrappers.registry import ENVS, make_rllib_env
+from env_wrappers.make import make_rllib_env
+from env_wrappers.registry import ENVS
 from policies.common.acting import DecentralizedActors
 from policies.common.sharing import mapping_fn
 from policies.registry import ALGORITHMS

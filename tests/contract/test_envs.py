@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gymnasium.spaces import flatdim as gym_flatdim
 from pettingzoo.test import parallel_api_test
 from ray.rllib.utils.pre_checks.env import check_multiagent_environments
 
-from env_wrappers import ENVS, EnvError, make_env, make_rllib_env
+from env_wrappers import ENVS, EnvError, make_env, make_rllib_env, make_team_env
 from env_wrappers.keys import MASK_KEY, OBS_KEY, STATE_KEY
 
 NAMES = sorted(ENVS)
@@ -21,6 +22,21 @@ def test_pettingzoo_parallel_api(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_rllib_multiagent_checker(name):
     check_multiagent_environments(make_rllib_env(name))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_rllib_checker_on_team_view(name):
+    env = make_team_env(name)
+    check_multiagent_environments(env)
+    members = [m for team in env.teams.values() for m in team]
+    assert sorted(members) == sorted(env.env.possible_agents)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_parallel_env_has_state(name):
+    env = make_env(name)
+    env.reset(seed=0)
+    assert np.asarray(env.state()).size == gym_flatdim(env.state_space)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -57,7 +73,8 @@ def test_episode_ends_for_rllib(name):
         if terms["__all__"] or truncs["__all__"]:
             break
     assert terms["__all__"] or truncs["__all__"]
-    assert not env.agents
+    assert not env.alive_agents
+    assert set(env.agents) == set(terms) - {"__all__"}  # the last step's agents, for RLlib
 
 
 def test_concat_state_is_all_observations():

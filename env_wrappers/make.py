@@ -1,0 +1,113 @@
+"""Building catalog envs: the PettingZoo env, the RLlib per-agent env and the team view.
+
+Our own options, valid for every env:
+
+- ``global_state``: ``auto`` (the env's ``state()``), ``concat`` (all observations), or
+  ``none`` (no state in the observations: for image envs, where copying a screen-sized state
+  into every agent's observation would dwarf everything else; CTDE algorithms refuse it);
+- ``agent_id``: append a one-hot agent index to each local observation;
+- ``pad``: pad heterogeneous observation and action spaces (padded actions are masked);
+- ``wrappers``: supersuit wrappers applied in order (see ``env_wrappers.preprocess``);
+- team view only: ``teams`` (``{team: [agents]}``, default by name prefix) and
+  ``team_reward`` (``auto``: mean for envs with one shared reward, else sum).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pettingzoo.utils.env import ParallelEnv
+
+from env_wrappers.pettingzoo import PettingZooEnv
+from env_wrappers.preprocess import apply_wrappers, pad_agents
+from env_wrappers.registry import (
+    TEAM_KWARGS,
+    WRAPPER_KWARGS,
+    EnvError,
+    check_env_kwargs,
+    get_entry,
+)
+from env_wrappers.team import TeamEnv
+
+
+def _split(name: str, kwargs: dict[str, Any], team: bool = False) -> tuple[dict, dict, dict]:
+    """(env options, our per-agent options, team options), after validation."""
+    problems = check_env_kwargs(name, kwargs, team=team)
+    if problems:
+        raise EnvError("; ".join(problems))
+    env_kwargs = dict(get_entry(name).defaults)
+    ours, team_kwargs = dict(WRAPPER_KWARGS), dict(TEAM_KWARGS)
+    for key, value in kwargs.items():
+        target = (
+            ours if key in WRAPPER_KWARGS else team_kwargs if key in TEAM_KWARGS else env_kwargs
+        )
+        target[key] = value
+    return env_kwargs, ours, team_kwargs
+
+
+def _parallel(name: str, env_kwargs: dict, ours: dict) -> tuple[ParallelEnv, Any]:
+    env = apply_wrappers(get_entry(name).factory()(**env_kwargs), ours["wrappers"])
+    if ours["pad"]:
+        return pad_agents(env)
+    return env, None
+
+
+def make_env(name: str, **kwargs: Any) -> ParallelEnv:
+    """The PettingZoo ParallelEnv ``name`` with its options (wrappers and padding applied)."""
+    env_kwargs, ours, _ = _split(name, kwargs)
+    return _parallel(name, env_kwargs, ours)[0]
+
+
+def _adapter(name: str, env_kwargs: dict, ours: dict) -> PettingZooEnv:
+    env, mask_fn = _parallel(name, env_kwargs, ours)
+    return PettingZooEnv(
+        env, global_state=ours["global_state"], mask_fn=mask_fn, agent_id=ours["agent_id"]
+    )
+
+
+def make_rllib_env(name: str, **kwargs: Any) -> PettingZooEnv:
+    """The RLlib MultiAgentEnv for env ``name``: one agent per PettingZoo agent."""
+    env_kwargs, ours, _ = _split(name, kwargs)
+    return _adapter(name, env_kwargs, ours)
+
+
+def _team_reward(name: str, choice: str) -> str:
+    if choice != "auto":
+        return choice
+    return "mean" if get_entry(name).reward == "shared" else "sum"
+
+
+def make_team_env(name: str, **kwargs: Any) -> TeamEnv:
+    """The team view of env ``name``: one RLlib agent per team (for joint algorithms)."""
+    env_kwargs, ours, team = _split(name, kwargs, team=True)
+    base = _adapter(name, env_kwargs, ours)
+    return TeamEnv(base, team["teams"], _team_reward(name, team["team_reward"]))
+
+
+class CatalogEnv(PettingZooEnv):
+    """RLlib's entry point: ``config.environment(env=CatalogEnv, env_config={...})``.
+
+    Passing this class (not a registered string) means env runners and fresh processes
+    that restore a checkpoint need no ``register_env`` call. ``env_config`` holds ``name``
+    and the env's options.
+    """
+
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
+        options = dict(config or {})
+        name = options.pop("name")
+        env_kwargs, ours, _ = _split(name, options)
+        env, mask_fn = _parallel(name, env_kwargs, ours)
+        super().__init__(
+            env, global_state=ours["global_state"], mask_fn=mask_fn, agent_id=ours["agent_id"]
+        )
+
+
+class CatalogTeamEnv(TeamEnv):
+    """RLlib's entry point for the team view (joint algorithms), like ``CatalogEnv``."""
+
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
+        options = dict(config or {})
+        name = options.pop("name")
+        env_kwargs, ours, team = _split(name, options, team=True)
+        base = _adapter(name, env_kwargs, ours)
+        super().__init__(base, team["teams"], _team_reward(name, team["team_reward"]))
