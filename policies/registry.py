@@ -40,6 +40,7 @@ class AlgoEntry:
     action_spaces: tuple[str, ...]
     sharing_modes: tuple[str, ...]
     uses_state: bool
+    eval_actions: str = "stochastic"
 
     def new_config(self) -> Any:
         """A fresh AlgorithmConfig of this algorithm."""

@@ -57,11 +57,22 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--render", type=Path, metavar="OUT.gif", help="write the first episode as a GIF"
     )
-    p.add_argument(
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
         "--stochastic",
-        action="store_true",
-        help="sample actions (default: greedy, the distribution's mode)",
+        dest="actions",
+        action="store_const",
+        const="stochastic",
+        help="sample actions from the policy",
     )
+    mode.add_argument(
+        "--greedy",
+        dest="actions",
+        action="store_const",
+        const="greedy",
+        help="take the most likely action",
+    )
+    p.set_defaults(actions=None)
     p.add_argument("--seed", type=int, default=1_000_000, help="seed of the first episode")
     p.add_argument("--no-baseline", action="store_true", help="skip the random-policy baseline")
     p.add_argument("--out", type=Path, help="also write the JSON report to this file")
@@ -133,7 +144,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             checkpoint=args.checkpoint,
             episodes=args.episodes,
             render=args.render,
-            greedy=not args.stochastic,
+            actions=args.actions,
             seed=args.seed,
             baseline=not args.no_baseline,
         )

@@ -1,5 +1,10 @@
 """``marl eval``: restore a checkpoint's actors in a fresh process and run episodes.
 
+Actions are sampled from the policy (``stochastic``) for policy-gradient algorithms, whose
+policies are trained as distributions (a greedy argmax of a still-soft PPO policy on
+simple_spread scored like the random policy: -83 vs -86), and taken greedily for value-based
+ones; ``--greedy``/``--stochastic`` override, and the report says which was used.
+
 Only the RLModules are restored (no Ray, no env runners, no critic is used). Reports the mean
 and std of the team return and of each agent's return, with a random-policy baseline on the
 same env and seeds, as REFERENCE.md asks of every result.
@@ -14,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from env_wrappers.make import make_rllib_env
 from env_wrappers.registry import ENVS
@@ -34,7 +40,7 @@ class EvalOptions:
     checkpoint: Path
     episodes: int = 10
     render: Path | None = None
-    greedy: bool = True
+    actions: str | None = None  # greedy | stochastic; None: the algorithm's default
     seed: int = 1_000_000
     baseline: bool = True
 
@@ -128,9 +134,12 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
     """Evaluates a checkpoint; returns the JSON-ready report."""
     if opts.episodes < 1:
         raise SpecError("--episodes", [("", "must be at least 1")])
+    opts.checkpoint = opts.checkpoint.resolve()  # RLlib's loader (pyarrow) needs absolute paths
     spec = _check_checkpoint(opts.checkpoint)
     env = make_rllib_env(spec.env.name, **_env_kwargs(spec, opts.render is not None))
-    actors = load_actors(opts.checkpoint, spec, env, opts.greedy)
+    actions = opts.actions or ALGORITHMS[spec.algo].eval_actions
+    torch.manual_seed(opts.seed)  # stochastic evaluation repeats with the same --seed
+    actors = load_actors(opts.checkpoint, spec, env, greedy=actions == "greedy")
     frames: list | None = [] if opts.render else None
     episodes = []
     for index in range(opts.episodes):
@@ -142,7 +151,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         "env": spec.env.name,
         "algo": spec.algo,
         "episodes": opts.episodes,
-        "actions": "greedy" if opts.greedy else "stochastic",
+        "actions": actions,
         **_stats(episodes, list(env.possible_agents)),
     }
     if opts.baseline:

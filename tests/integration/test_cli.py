@@ -95,18 +95,21 @@ def test_train_resume_in_new_process_and_eval(tmp_path):
     assert float(rows[2]["elapsed_s"]) > float(rows[1]["elapsed_s"])
 
     gif = tmp_path / "episode.gif"
-    checkpoint = run_dir / "checkpoints" / "checkpoint_000003"
+    checkpoint = (run_dir / "checkpoints" / "checkpoint_000003").relative_to(tmp_path)
     evaluated = expect(
         run_marl("eval", str(checkpoint), "--episodes", "2", "--render", str(gif), cwd=tmp_path), 0
     )
     report = json.loads(evaluated.stdout)
-    assert report["episodes"] == 2 and report["actions"] == "greedy"
+    assert report["episodes"] == 2 and report["actions"] == "stochastic"  # IPPO's default
     assert set(report["agent_returns"]) == {"agent_0", "agent_1", "agent_2"}
     assert report["team_return"]["mean"] == pytest.approx(
         sum(a["mean"] for a in report["agent_returns"].values())
     )
     assert "random_policy" in report
     assert gif.stat().st_size > 1000
+    args = ["eval", str(checkpoint), "--episodes", "1", "--greedy", "--no-baseline"]
+    greedy = json.loads(expect(run_marl(*args, cwd=tmp_path), 0).stdout)
+    assert greedy["actions"] == "greedy" and "random_policy" not in greedy
 
 
 def test_eval_rejects_non_checkpoint(tmp_path):
