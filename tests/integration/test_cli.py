@@ -115,3 +115,15 @@ def test_train_resume_in_new_process_and_eval(tmp_path):
 def test_eval_rejects_non_checkpoint(tmp_path):
     proc = expect(run_marl("eval", str(tmp_path), cwd=tmp_path), 2)
     assert "not a complete checkpoint" in proc.stderr
+
+
+def test_bench_envs_writes_table(tmp_path):
+    args = ["bench", "--envs", "--env", "linear_game", "--steps", "500", "--out", "out"]
+    expect(run_marl(*args, cwd=tmp_path), 0)
+    report = json.loads((tmp_path / "out" / "env_overhead.json").read_text())
+    (row,) = report["results"]
+    assert row["env"] == "linear_game" and row["raw_steps_per_s"] > 0
+    assert "| linear_game |" in (tmp_path / "out" / "env_overhead.md").read_text()
+    assert (
+        "valid envs" in expect(run_marl("bench", "--envs", "--env", "nope", cwd=tmp_path), 2).stderr
+    )
