@@ -54,3 +54,24 @@ def test_agent_id_is_appended_as_one_hot():
         assert np.array_equal(local[:18], plain[agent][OBS_KEY])
         assert local[18:].tolist() == [1.0 if i == index else 0.0 for i in range(3)]
         assert env.observation_spaces[agent][OBS_KEY].contains(local)
+
+
+def test_competitive_envs_become_several_teams():
+    from env_wrappers import make_team_env
+
+    tag = make_team_env("simple_tag")
+    assert tag.teams == {
+        "adversary": ["adversary_0", "adversary_1", "adversary_2"],
+        "agent": ["agent_0"],
+    }
+    assert tag.action_spaces["adversary"].nvec.tolist() == [5, 5, 5]
+    assert make_team_env("simple_adversary").possible_agents == ["adversary", "agent"]
+
+
+@pytest.mark.parametrize("name", ["simple_spread", "simple_adversary", "simple_tag"])
+def test_mpe_continuous_actions(name):
+    from ray.rllib.utils.pre_checks.env import check_multiagent_environments
+
+    env = make_rllib_env(name, continuous_actions=True)
+    check_multiagent_environments(env)
+    assert all(s.shape == (5,) for s in env.action_spaces.values())
