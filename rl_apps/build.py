@@ -29,8 +29,18 @@ def env_config(spec: ExperimentSpec) -> dict[str, Any]:
 
 
 def probe_env(spec: ExperimentSpec) -> EnvInfo:
-    """Builds the env once to read its agents and spaces."""
-    env = make_rllib_env(spec.env.name, **spec.env.kwargs)
+    """Builds the env once to read its agents and spaces.
+
+    Raises:
+        SpecError: When the env cannot be built with the spec's options (a bad value).
+
+    """
+    try:
+        env = make_rllib_env(spec.env.name, **spec.env.kwargs)
+    except Exception as err:  # noqa: BLE001 - any failure here comes from the options
+        options = ", ".join(f"{k}={v!r}" for k, v in spec.env.kwargs.items()) or "defaults"
+        problem = f"{spec.env.name} cannot be built with {options}: {type(err).__name__}: {err}"
+        raise SpecError(spec.source, [("env", problem)]) from err
     try:
         return EnvInfo(
             agents=list(env.possible_agents),
@@ -74,5 +84,8 @@ def build_algo_config(spec: ExperimentSpec, info: EnvInfo | None = None) -> Any:
     try:
         config.validate()
     except (ValueError, TypeError) as err:
-        raise SpecError(spec.name, [("", f"RLlib rejected the configuration: {err}")]) from None
+        message = str(err).split("\nTo suppress all validation errors")[0]
+        raise SpecError(
+            spec.source, [("", f"RLlib rejects the configuration: {message}")]
+        ) from None
     return config

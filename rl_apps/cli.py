@@ -90,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "validate",
         help="validate experiment specs without running them",
-        description="Validate specs (globs like experiments/**/*.yaml work).",
+        description="Validate specs: schema, names, env option values (the env is built "
+        "once) and RLlib's own checks. Globs like 'experiments/**/*.yaml' work.",
     )
     p.add_argument("specs", nargs="+", help="spec files or glob patterns")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
@@ -166,6 +167,7 @@ def expand_globs(patterns: list[str]) -> list[str]:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from rl_apps.build import build_algo_config, probe_env
     from rl_apps.errors import SpecError
     from rl_apps.spec import load_spec
 
@@ -173,6 +175,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for path in expand_globs(args.specs):
         try:
             spec = load_spec(Path(path), args.overrides)
+            build_algo_config(spec, probe_env(spec))  # env options' values, RLlib's checks
             print(f"ok      {path} ({spec.algo} on {spec.env.name})")
         except SpecError as err:
             failed += 1

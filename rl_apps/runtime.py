@@ -26,7 +26,12 @@ os.environ.setdefault("WANDB_MODE", "offline")
 
 
 def quiet_ray_logs(verbose: bool = False) -> None:
-    """Shows only errors from Ray's Python loggers unless ``verbose`` (our output stays)."""
+    """Shows only errors from Ray's Python loggers unless ``verbose`` (our output stays).
+
+    RLlib sets its loggers' levels when it is first imported, so it is imported first.
+    """
+    import ray.rllib  # noqa: F401
+
     level = logging.INFO if verbose else logging.ERROR
     for name in ("ray", "ray.rllib", "ray.tune", "ray.data"):
         logging.getLogger(name).setLevel(level)

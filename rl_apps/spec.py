@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from env_wrappers.registry import ENVS, EnvError, check_env_kwargs, did_you_mean
 from policies.registry import ALGORITHMS
@@ -78,6 +78,12 @@ class ExperimentSpec(BaseModel):
     evaluation: dict[str, Any] = Field(default_factory=dict)
     fault_tolerance: dict[str, Any] = Field(default_factory=dict)
     debugging: dict[str, Any] = Field(default_factory=dict)
+    _source: str = PrivateAttr(default="<spec>")
+
+    @property
+    def source(self) -> str:
+        """The file the spec was read from (for error messages)."""
+        return self._source
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved spec as plain data (what ``spec.yaml`` in a run directory holds)."""
@@ -220,6 +226,7 @@ def validate_spec(raw: dict[str, Any], source: str) -> ExperimentSpec:
         raise SpecError(source, problems)
     for section, values in cleaned.items():
         setattr(spec, section, values)
+    spec._source = source
     return spec
 
 

@@ -38,6 +38,8 @@ def test_validate_reports_bad_spec_with_exit_2(tmp_path):
     proc = expect(run_marl("validate", str(bad), str(QUICKSTART), cwd=tmp_path), 2)
     assert "training.lrr: unknown key (did you mean 'lr'?)" in proc.stderr
     assert "ok " in proc.stdout
+    bad_value = run_marl("validate", str(QUICKSTART), "--set", "env.N=-3", cwd=tmp_path)
+    assert "cannot be built with N=-3" in expect(bad_value, 2).stderr
 
 
 @pytest.mark.parametrize(
@@ -50,6 +52,8 @@ def test_validate_reports_bad_spec_with_exit_2(tmp_path):
         ),
         ([str(QUICKSTART), "--set", "algo=qmixx"], "valid algorithms: ippo"),
         ([str(QUICKSTART), "--set", "env_runners.num_env_runners=64"], "requests 64 CPUs"),
+        ([str(QUICKSTART), "--set", "env.N=-3"], "env: simple_spread cannot be built with N=-3"),
+        ([str(QUICKSTART), "--set", "training.minibatch_size=8000"], "must be <= `train_batch"),
     ],
 )
 def test_train_bad_input_exits_2_and_leaves_no_run_dir(tmp_path, args, message):
