@@ -226,7 +226,7 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``marl`` console script."""
     args = build_parser().parse_args(argv)
-    if args.command in ("train", "eval"):
+    if args.command in ("train", "eval", "validate"):
         from rl_apps.runtime import quiet_ray_logs
 
         quiet_ray_logs(args.verbose)
