@@ -9,8 +9,8 @@ from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
+from policies.common.actor_critic import ActorCriticModule
 from policies.common.sharing import mapping_fn, module_ids
-from policies.ippo.module import LocalActorCriticModule
 
 
 def configure_ippo(
@@ -36,10 +36,10 @@ def configure_ippo(
     first_agent = {mid: next(a for a in agents if mapping_fn(sharing)(a) == mid) for mid in ids}
     specs = {
         mid: RLModuleSpec(
-            module_class=LocalActorCriticModule,
+            module_class=ActorCriticModule,
             observation_space=observation_spaces[agent],
             action_space=action_spaces[agent],
-            model_config=dict(model_config),
+            model_config={**model_config, "critic_input": "local"},
         )
         for mid, agent in first_agent.items()
     }

@@ -1,5 +1,5 @@
-"""IPPO's module and masking, in plain torch: masked actions get zero probability, and the
-actor never reads the global state."""
+"""The actor-critic module of IPPO and MAPPO, in plain torch: masked actions get zero
+probability, the actor never reads the global state, the critic reads what it is told."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from ray.rllib.core.columns import Columns
 
+from policies.common.actor_critic import ActorCriticModule
 from policies.common.networks import mask_logits, mlp
-from policies.ippo.module import LocalActorCriticModule
 
 
 def obs_space(n_obs=6, n_state=10, n_actions=4, mask=True):
@@ -22,12 +22,12 @@ def obs_space(n_obs=6, n_state=10, n_actions=4, mask=True):
     return gym.spaces.Dict(spaces)
 
 
-def make_module(action_space=None, mask=True):
+def make_module(action_space=None, mask=True, **options):
     torch.manual_seed(0)
-    return LocalActorCriticModule(
+    return ActorCriticModule(
         observation_space=obs_space(mask=mask),
         action_space=action_space or gym.spaces.Discrete(4),
-        model_config={"fcnet_hiddens": [16], "fcnet_activation": "tanh"},
+        model_config={"fcnet_hiddens": [16], "fcnet_activation": "tanh", **options},
     )
 
 
@@ -75,7 +75,7 @@ def test_continuous_actions_output_mean_and_log_std():
 
 
 def test_inference_only_module_has_no_critic():
-    module = LocalActorCriticModule(
+    module = ActorCriticModule(
         observation_space=obs_space(),
         action_space=gym.spaces.Discrete(4),
         inference_only=True,
@@ -87,3 +87,31 @@ def test_inference_only_module_has_no_critic():
 def test_mlp_shapes():
     net = mlp(4, [8, 8], 3)
     assert net(torch.zeros(2, 4)).shape == (2, 3)
+
+
+def test_centralized_critic_reads_state_and_actor_does_not():
+    module = make_module(mask=False, critic_input="state")
+    clean = batch(8, state=torch.zeros(8, 10))
+    noisy = batch(8, state=torch.randn(8, 10) * 100)
+    actor_a = module.forward_inference(clean)[Columns.ACTION_DIST_INPUTS]
+    actor_b = module.forward_inference(noisy)[Columns.ACTION_DIST_INPUTS]
+    assert torch.equal(actor_a, actor_b)  # decentralized execution: the state is never read
+    assert not torch.equal(module.compute_values(clean), module.compute_values(noisy))
+
+
+def test_agent_specific_critic_reads_state_and_own_obs():
+    module = make_module(mask=False, critic_input="agent_specific")
+    assert module.vf[0].in_features == 10 + 6
+    base = batch(4)
+    moved = {Columns.OBS: {**base[Columns.OBS], "obs": base[Columns.OBS]["obs"] + 1.0}}
+    assert not torch.equal(module.compute_values(base), module.compute_values(moved))
+
+
+def test_value_normalization_denormalizes_values():
+    module = make_module(mask=False, critic_input="state", value_normalization=True)
+    module.value_norm.update(torch.tensor([-100.0, -80.0, -120.0]))
+    data = batch(5)
+    raw = module.compute_normalized_values(data)
+    expected = raw * module.value_norm.std.float() + module.value_norm.mean.float()
+    assert torch.allclose(module.compute_values(data), expected)
+    assert "value_norm.running_mean" in module.state_dict()
