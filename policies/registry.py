@@ -41,6 +41,7 @@ class AlgoEntry:
     sharing_modes: tuple[str, ...]
     uses_state: bool
     eval_actions: str = "stochastic"
+    env_options: str | None = None
 
     def new_config(self) -> Any:
         """A fresh AlgorithmConfig of this algorithm."""
@@ -49,6 +50,10 @@ class AlgoEntry:
     def configure_fn(self) -> Callable[..., Any]:
         """The function that sets this algorithm's policies and modules."""
         return _load(self.configure)
+
+    def default_env_options(self, training: dict[str, Any], sharing: str) -> dict[str, Any]:
+        """Env options this algorithm adds (a spec's own env options take precedence)."""
+        return dict(_load(self.env_options)(training, sharing)) if self.env_options else {}
 
     def model_config_defaults(self) -> dict[str, Any]:
         """The ``rl_module.model_config`` keys this algorithm reads, with defaults."""
@@ -60,10 +65,21 @@ ALGORITHMS: dict[str, AlgoEntry] = {
         name="ippo",
         description="Independent PPO: actor and critic on each agent's local observation",
         config_class="ray.rllib.algorithms.ppo:PPOConfig",
-        configure="policies.ippo.config:configure_ippo",
+        configure="policies.common.configure:configure_ippo",
         module_options="policies.common.actor_critic:MODEL_CONFIG_KEYS",
         action_spaces=("discrete", "continuous"),
         sharing_modes=("shared", "individual"),
         uses_state=False,
+    ),
+    "mappo": AlgoEntry(
+        name="mappo",
+        description="MAPPO: actors on local observations, centralized critic on the state",
+        config_class="policies.mappo.config:MAPPOConfig",
+        configure="policies.mappo.config:configure_mappo",
+        module_options="policies.common.actor_critic:MODEL_CONFIG_KEYS",
+        action_spaces=("discrete", "continuous"),
+        sharing_modes=("shared", "individual"),
+        uses_state=True,
+        env_options="policies.mappo.config:mappo_env_options",
     ),
 }

@@ -23,9 +23,16 @@ class EnvInfo:
     action_spaces: dict[str, gym.Space]
 
 
+def env_kwargs(spec: ExperimentSpec) -> dict[str, Any]:
+    """The env's options: the algorithm's defaults (e.g. MAPPO's agent ids), then the spec's."""
+    sharing = spec.multi_agent.get("sharing", "shared")
+    defaults = ALGORITHMS[spec.algo].default_env_options(spec.training, sharing)
+    return {**defaults, **spec.env.kwargs}
+
+
 def env_config(spec: ExperimentSpec) -> dict[str, Any]:
     """The ``env_config`` RLlib passes to ``CatalogEnv``."""
-    return {"name": spec.env.name, **spec.env.kwargs}
+    return {"name": spec.env.name, **env_kwargs(spec)}
 
 
 def probe_env(spec: ExperimentSpec) -> EnvInfo:
@@ -35,10 +42,11 @@ def probe_env(spec: ExperimentSpec) -> EnvInfo:
         SpecError: When the env cannot be built with the spec's options (a bad value).
 
     """
+    kwargs = env_kwargs(spec)
     try:
-        env = make_rllib_env(spec.env.name, **spec.env.kwargs)
+        env = make_rllib_env(spec.env.name, **kwargs)
     except Exception as err:  # noqa: BLE001 - any failure here comes from the options
-        options = ", ".join(f"{k}={v!r}" for k, v in spec.env.kwargs.items()) or "defaults"
+        options = ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) or "defaults"
         problem = f"{spec.env.name} cannot be built with {options}: {type(err).__name__}: {err}"
         raise SpecError(spec.source, [("env", problem)]) from err
     try:

@@ -27,6 +27,7 @@ from policies.common.acting import DecentralizedActors
 from policies.common.sharing import mapping_fn
 from policies.registry import ALGORITHMS
 from rl_apps import checkpoints as ckpt
+from rl_apps.build import env_kwargs
 from rl_apps.errors import SpecError
 from rl_apps.spec import ExperimentSpec, load_spec
 
@@ -57,7 +58,7 @@ def _check_checkpoint(path: Path) -> ExperimentSpec:
 
 
 def _env_kwargs(spec: ExperimentSpec, render: bool) -> dict[str, Any]:
-    kwargs = dict(spec.env.kwargs)
+    kwargs = env_kwargs(spec)
     if render:
         if "render_mode" not in ENVS[spec.env.name].options():
             raise SpecError(spec.env.name, [("", "this env cannot render frames")])

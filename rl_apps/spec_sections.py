@@ -218,7 +218,7 @@ def validate_section(
     own = OWN_KEYS.get(section, set())
     blocked = BLOCKED.get(section, {})
     valid = {k for k, d in params.items() if not _is_deprecated(d)}
-    valid = (valid | own | _rule_keys(section)) - set(blocked)
+    valid = (valid | own) - set(blocked)  # rules only constrain keys the algorithm has
     for key in values:
         path = f"{section}.{key}"
         if key in blocked:

@@ -107,6 +107,15 @@ class ActorCriticModule(TorchRLModule, ValueFunctionAPI):
         return values
 
     @override(TorchRLModule)
+    def set_state(self, state: dict[str, Any]) -> None:
+        """RLlib's set_state casts float64 to float32; restore the value statistics exactly."""
+        exact = {k: v for k, v in state.items() if k.startswith("value_norm.")}
+        super().set_state(state)
+        for name, value in exact.items():
+            buffer = self.get_buffer(name)
+            buffer.copy_(torch.as_tensor(value, dtype=buffer.dtype))
+
+    @override(TorchRLModule)
     def get_inference_action_dist_cls(self) -> type:
         return TorchCategorical if self.is_discrete else TorchDiagGaussian
 

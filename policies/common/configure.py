@@ -1,11 +1,10 @@
-"""Turns RLlib's PPOConfig into IPPO on a wrapped multi-agent env."""
+"""Setting up the per-agent actor-critic algorithms (IPPO, MAPPO) on a wrapped env."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import gymnasium as gym
-from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
@@ -13,36 +12,50 @@ from policies.common.actor_critic import ActorCriticModule
 from policies.common.sharing import mapping_fn, module_ids
 
 
-def configure_ippo(
-    config: PPOConfig,
+def configure_actor_critic(
+    config: Any,
     *,
     observation_spaces: dict[str, gym.Space],
     action_spaces: dict[str, gym.Space],
     sharing: str,
     model_config: dict[str, Any],
-) -> PPOConfig:
-    """Sets the multi-agent policies and RLModules of an IPPO run.
+    critic_input: str = "local",
+    value_normalization: bool = False,
+) -> Any:
+    """Sets the multi-agent policies and their actor-critic RLModules.
 
     Args:
-        config: The PPOConfig with every spec section already applied.
+        config: The algorithm's config with every spec section already applied.
         observation_spaces: Per-agent (wrapped, Dict) observation spaces.
         action_spaces: Per-agent action spaces.
         sharing: ``shared`` (one module for all agents) or ``individual``.
         model_config: The spec's ``rl_module.model_config``.
+        critic_input: What the critic reads (see ``ActorCriticModule``).
+        value_normalization: Whether the critic keeps running value statistics.
 
     """
     agents = list(observation_spaces)
     ids = module_ids(agents, sharing)
     first_agent = {mid: next(a for a in agents if mapping_fn(sharing)(a) == mid) for mid in ids}
+    options = {
+        **model_config,
+        "critic_input": critic_input,
+        "value_normalization": value_normalization,
+    }
     specs = {
         mid: RLModuleSpec(
             module_class=ActorCriticModule,
             observation_space=observation_spaces[agent],
             action_space=action_spaces[agent],
-            model_config={**model_config, "critic_input": "local"},
+            model_config=dict(options),
         )
         for mid, agent in first_agent.items()
     }
     config.multi_agent(policies=set(ids), policy_mapping_fn=mapping_fn(sharing))
     config.rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs))
     return config
+
+
+def configure_ippo(config: Any, **kwargs: Any) -> Any:
+    """IPPO: RLlib's PPO with critics on each agent's local observation."""
+    return configure_actor_critic(config, critic_input="local", **kwargs)

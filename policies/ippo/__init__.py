@@ -1,1 +1,0 @@
-"""IPPO: independent PPO learners on local observations, RLlib's PPO with our module."""
