@@ -63,13 +63,14 @@ class AlgoEntry:
 ALGORITHMS: dict[str, AlgoEntry] = {
     "ippo": AlgoEntry(
         name="ippo",
-        description="Independent PPO: actor and critic on each agent's local observation",
-        config_class="ray.rllib.algorithms.ppo:PPOConfig",
-        configure="policies.common.configure:configure_ippo",
+        description="IPPO: MAPPO's code with critics on each agent's local observation",
+        config_class="policies.mappo.config:IPPOConfig",
+        configure="policies.mappo.config:configure_mappo",
         module_options="policies.common.actor_critic:MODEL_CONFIG_KEYS",
         action_spaces=("discrete", "continuous"),
         sharing_modes=("shared", "individual"),
         uses_state=False,
+        env_options="policies.mappo.config:mappo_env_options",
     ),
     "mappo": AlgoEntry(
         name="mappo",

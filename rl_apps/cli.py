@@ -99,22 +99,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "bench",
         help="run benchmarks and write benchmarks/results/",
-        description="Benchmarks. --envs: raw env steps/s vs through our adapter.",
+        description="Run the benchmark suite (experiments/benchmarks/NAME.yaml, every seed) "
+        "or, with --envs, measure the env adapter's overhead.",
     )
-    p.add_argument("--envs", action="store_true", help="measure env wrapper overhead")
+    p.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all)")
+    p.add_argument("--envs", action="store_true", help="measure env wrapper overhead instead")
     p.add_argument(
         "--env",
         dest="env_names",
         action="append",
         metavar="NAME",
-        help="only this env (repeatable; default: every fast env)",
+        help="with --envs: only this env (repeatable; default: every fast env)",
     )
-    p.add_argument("--steps", type=int, default=20_000, help="env steps per measurement")
+    p.add_argument("--steps", type=int, default=20_000, help="with --envs: steps per measurement")
     p.add_argument(
         "--out",
         type=Path,
         default=Path("benchmarks/results"),
         help="output directory (default benchmarks/results)",
+    )
+    p.add_argument(
+        "--runs-dir",
+        type=Path,
+        default=Path("benchmarks/runs"),
+        help="run directories of benchmark training runs (default benchmarks/runs)",
     )
     sub.add_parser("algos", help="list the algorithms", description="List the algorithms.")
     return parser
@@ -197,13 +205,28 @@ def cmd_algos(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_suite(args: argparse.Namespace) -> int:
+    from rl_apps.bench import bench_spec, find_benchmarks
+
+    for path in find_benchmarks(args.names):
+        report = bench_spec(path, args.out, args.runs_dir)
+        summary = report["summary"]
+        print(
+            f"{report['name']}: eval return {summary['eval_return_mean']:.3f} "
+            f"+- {summary['eval_return_std']:.3f} over {len(report['seeds'])} seeds "
+            f"(target {summary['target_team_return']}, met: {summary['target_met']}); "
+            f"wrote {args.out / (report['name'] + '.json')}"
+        )
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from env_wrappers.registry import get_entry
     from rl_apps.bench_envs import bench_envs
     from rl_apps.errors import SpecError
 
     if not args.envs:
-        raise SpecError("arguments", [("", "choose a benchmark: --envs")])
+        return _bench_suite(args)
     if args.steps < 100:
         raise SpecError("--steps", [("", "must be at least 100")])
     for name in args.env_names or []:

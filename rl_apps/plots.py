@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 
 SMOOTHING = 5
 
@@ -44,4 +45,42 @@ def plot_learning_curve(rows: list[dict[str, str]], out: Path, title: str) -> Pa
     fig.savefig(tmp)
     plt.close(fig)
     tmp.replace(out)
+    return out
+
+
+def plot_seed_curves(
+    curves: dict[int, list[tuple[int, float]]],
+    out: Path,
+    title: str,
+    target: float | None = None,
+    random: float | None = None,
+) -> Path:
+    """One thin line per seed, their mean on a shared step grid, and reference lines."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.8), dpi=100)
+    grids = [np.asarray(c, dtype=float) for c in curves.values() if c]
+    for seed, curve in zip(curves, grids):
+        ax.plot(
+            curve[:, 0],
+            rolling_mean(list(curve[:, 1]), SMOOTHING),
+            lw=1,
+            alpha=0.5,
+            label=f"seed {seed}",
+        )
+    if grids:
+        end = min(c[-1, 0] for c in grids)
+        steps = np.linspace(max(c[0, 0] for c in grids), end, 100)
+        mean = np.mean([np.interp(steps, c[:, 0], c[:, 1]) for c in grids], axis=0)
+        ax.plot(steps, rolling_mean(list(mean), SMOOTHING), lw=2.2, color="black", label="mean")
+    for value, name, style in ((target, "target", "--"), (random, "random policy", ":")):
+        if value is not None:
+            ax.axhline(value, ls=style, color="gray", lw=1)
+            ax.annotate(name, (0, value), fontsize=7, color="gray", va="bottom")
+    ax.set_xlabel("env steps")
+    ax.set_ylabel("mean team return (training)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
     return out

@@ -59,6 +59,17 @@ class CheckpointSpec(BaseModel):
     keep: Annotated[int, Field(gt=0)] = 3
 
 
+class BenchmarkSpec(BaseModel):
+    """``benchmark:`` — how ``marl bench`` runs and judges this spec (REFERENCE.md targets)."""
+
+    model_config = ConfigDict(extra="forbid")
+    seeds: list[Annotated[int, Field(ge=0)]] = Field(default_factory=lambda: [0, 1, 2])
+    target_team_return: float | None = None
+    random_team_return: float | None = None
+    eval_episodes: Annotated[int, Field(gt=0)] = 100
+    source: str = ""
+
+
 class ExperimentSpec(BaseModel):
     """A whole experiment; the sections are RLlib builder-method keyword arguments."""
 
@@ -69,6 +80,7 @@ class ExperimentSpec(BaseModel):
     seed: Annotated[int, Field(ge=0)] = 0
     stop: StopSpec
     checkpoint: CheckpointSpec = Field(default_factory=CheckpointSpec)
+    benchmark: BenchmarkSpec | None = None
     environment: dict[str, Any] = Field(default_factory=dict)
     env_runners: dict[str, Any] = Field(default_factory=dict)
     learners: dict[str, Any] = Field(default_factory=dict)
@@ -90,7 +102,12 @@ class ExperimentSpec(BaseModel):
         return self.model_dump(mode="json", exclude_none=True)
 
 
-_NESTED = {(): ExperimentSpec, ("stop",): StopSpec, ("checkpoint",): CheckpointSpec}
+_NESTED = {
+    (): ExperimentSpec,
+    ("stop",): StopSpec,
+    ("checkpoint",): CheckpointSpec,
+    ("benchmark",): BenchmarkSpec,
+}
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:

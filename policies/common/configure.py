@@ -54,8 +54,3 @@ def configure_actor_critic(
     config.multi_agent(policies=set(ids), policy_mapping_fn=mapping_fn(sharing))
     config.rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs))
     return config
-
-
-def configure_ippo(config: Any, **kwargs: Any) -> Any:
-    """IPPO: RLlib's PPO with critics on each agent's local observation."""
-    return configure_actor_critic(config, critic_input="local", **kwargs)

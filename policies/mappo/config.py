@@ -72,6 +72,13 @@ class MAPPOConfig(PPOConfig):
         super().validate()
         if self.critic not in CRITICS:
             raise ValueError(f"training.critic must be one of {', '.join(CRITICS)}")
+        if self.use_kl_loss:
+            raise ValueError("MAPPO/IPPO use no KL penalty: remove training.use_kl_loss")
+        if self.vf_clip_param != PPOConfig().vf_clip_param:
+            raise ValueError(
+                "training.vf_clip_param is PPO's; MAPPO/IPPO clip the value loss with "
+                "training.value_clip"
+            )
 
     @override(PPOConfig)
     def get_default_learner_class(self) -> type:
@@ -87,6 +94,23 @@ class MAPPO(PPO):
     @override(PPO)
     def get_default_config(cls) -> MAPPOConfig:
         return MAPPOConfig()
+
+
+class IPPOConfig(MAPPOConfig):
+    """IPPO is MAPPO's code with ``critic: local``: each critic sees only its agent's obs."""
+
+    def __init__(self, algo_class: type | None = None) -> None:
+        super().__init__(algo_class=algo_class or IPPO)
+        self.critic = "local"
+
+
+class IPPO(MAPPO):
+    """MAPPO's loop, learner and modules with local critics (independent learners)."""
+
+    @classmethod
+    @override(MAPPO)
+    def get_default_config(cls) -> IPPOConfig:
+        return IPPOConfig()
 
 
 def configure_mappo(config: MAPPOConfig, **kwargs: Any) -> MAPPOConfig:

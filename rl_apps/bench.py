@@ -1,0 +1,140 @@
+"""``marl bench NAME...``: the benchmark suite in ``experiments/benchmarks/``.
+
+Each benchmark is an experiment spec with a ``benchmark:`` section (seeds, the REFERENCE.md
+target, the random policy's return). For every seed the spec is trained like ``marl train``
+(run directories under ``benchmarks/runs/``, not committed), its final checkpoint is
+evaluated, and ``benchmarks/results/<name>.json`` and ``<name>.png`` record per seed and
+across seeds: final training return, evaluation return, env steps, wall time, env steps/s of
+sampling and of whole iterations, and the commit that produced them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rl_apps import rundir
+from rl_apps.errors import SpecError
+from rl_apps.evaluate import EvalOptions, evaluate
+from rl_apps.plots import plot_seed_curves
+from rl_apps.spec import ExperimentSpec, load_spec
+from rl_apps.train import TrainOptions, train
+
+BENCH_DIR = Path("experiments/benchmarks")
+#: Iterations averaged for the "final" training return (RLlib's mean is already per batch).
+FINAL_WINDOW = 5
+
+
+def find_benchmarks(names: list[str], bench_dir: Path = BENCH_DIR) -> list[Path]:
+    """Spec files of the named benchmarks (all when ``names`` is empty)."""
+    available = {p.stem: p for p in sorted(bench_dir.glob("*.yaml"))}
+    if not names:
+        return list(available.values())
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        valid = ", ".join(available) or "none"
+        raise SpecError("marl bench", [("", f"unknown benchmark(s) {unknown}; valid: {valid}")])
+    return [available[n] for n in names]
+
+
+def _rates(run_dir: Path) -> tuple[float, float]:
+    """(sampling env steps/s, whole-iteration env steps/s) over the run."""
+    steps = sample_time = iter_time = 0.0
+    for line in (run_dir / rundir.RESULT_JSONL).read_text().splitlines():
+        row = json.loads(line)
+        steps += row.get("env_runners/num_env_steps_sampled", 0.0)
+        sample_time += row.get("timers/env_runner_sampling_timer", 0.0)
+        iter_time += row.get("time_this_iter_s", 0.0)
+    return (
+        round(steps / sample_time, 1) if sample_time else 0.0,
+        round(steps / iter_time, 1) if iter_time else 0.0,
+    )
+
+
+def run_seed(
+    spec_path: Path, spec: ExperimentSpec, seed: int, runs_dir: Path, echo: Callable[[str], None]
+) -> dict[str, Any]:
+    """Trains and evaluates one seed; returns its numbers and learning curve."""
+    summary = train(
+        TrainOptions(
+            spec_path=spec_path,
+            overrides=[f"seed={seed}"],
+            runs_dir=runs_dir,
+            echo=lambda line: echo(f"[seed {seed}] {line}"),
+        )
+    )
+    run_dir = Path(summary["run_dir"])
+    rows = rundir.read_progress(run_dir)
+    returns = [float(r["team_return_mean"]) for r in rows if r["team_return_mean"]]
+    episodes = spec.benchmark.eval_episodes if spec.benchmark else 100
+    report = evaluate(
+        EvalOptions(
+            checkpoint=Path(summary["checkpoint"]), episodes=episodes, seed=10_000 * (seed + 1)
+        )
+    )
+    sampling, whole = _rates(run_dir)
+    return {
+        "seed": seed,
+        "run_dir": str(run_dir),
+        "final_train_return": float(np.mean(returns[-FINAL_WINDOW:])) if returns else None,
+        "eval_return": report["team_return"],
+        "eval_actions": report["actions"],
+        "random_policy_return": report.get("random_policy"),
+        "env_steps": summary["env_steps"],
+        "wall_time_s": summary["wall_time_s"],
+        "sampling_env_steps_per_s": sampling,
+        "iteration_env_steps_per_s": whole,
+        "curve": [
+            (int(r["env_steps"]), float(r["team_return_mean"]))
+            for r in rows
+            if r["team_return_mean"]
+        ],
+    }
+
+
+def _aggregate(spec: ExperimentSpec, seeds: list[dict[str, Any]]) -> dict[str, Any]:
+    evals = [s["eval_return"]["mean"] for s in seeds]
+    trains = [s["final_train_return"] for s in seeds if s["final_train_return"] is not None]
+    target = spec.benchmark.target_team_return if spec.benchmark else None
+    return {
+        "eval_return_mean": float(np.mean(evals)),
+        "eval_return_std": float(np.std(evals)),
+        "final_train_return_mean": float(np.mean(trains)) if trains else None,
+        "final_train_return_std": float(np.std(trains)) if trains else None,
+        "wall_time_s_mean": float(np.mean([s["wall_time_s"] for s in seeds])),
+        "target_team_return": target,
+        "target_met": None if target is None else bool(np.mean(evals) >= target),
+    }
+
+
+def bench_spec(
+    spec_path: Path, out_dir: Path, runs_dir: Path, echo: Callable[[str], None] = print
+) -> dict[str, Any]:
+    """Runs every seed of one benchmark and writes its JSON and PNG."""
+    spec = load_spec(spec_path)
+    seeds = spec.benchmark.seeds if spec.benchmark else [0, 1, 2]
+    results = [run_seed(spec_path, spec, seed, runs_dir, echo) for seed in seeds]
+    report = {
+        "name": spec.name,
+        "algo": spec.algo,
+        "env": spec.env.model_dump(),
+        **rundir.git_commit(),
+        "spec": spec.to_dict(),
+        "summary": _aggregate(spec, results),
+        "seeds": results,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{spec.name}.json").write_text(json.dumps(report, indent=1))
+    bench = spec.benchmark
+    plot_seed_curves(
+        {r["seed"]: r["curve"] for r in results},
+        out_dir / f"{spec.name}.png",
+        spec.name,
+        target=bench.target_team_return if bench else None,
+        random=bench.random_team_return if bench else None,
+    )
+    return report
