@@ -132,3 +132,32 @@ def test_bench_envs_writes_table(tmp_path):
     assert (
         "valid envs" in expect(run_marl("bench", "--envs", "--env", "nope", cwd=tmp_path), 2).stderr
     )
+
+
+TINY_BENCH = """
+name: tiny
+algo: mappo
+env: {name: simple_spread, max_cycles: 10}
+stop: {training_iteration: 2}
+checkpoint: {frequency: 0, keep: 1}
+benchmark: {seeds: [3], target_team_return: -1000.0, random_team_return: -30.0, eval_episodes: 2}
+env_runners: {num_env_runners: 0, num_envs_per_env_runner: 1}
+training: {train_batch_size_per_learner: 200, minibatch_size: 200, num_epochs: 1}
+rl_module: {model_config: {fcnet_hiddens: [8]}}
+"""
+
+
+def test_bench_suite_writes_results(tmp_path):
+    bench_dir = tmp_path / "experiments" / "benchmarks"
+    bench_dir.mkdir(parents=True)
+    (bench_dir / "tiny.yaml").write_text(TINY_BENCH)
+    proc = expect(run_marl("bench", "tiny", "--out", "out", "--runs-dir", "runs", cwd=tmp_path), 0)
+    assert "tiny: eval return" in proc.stdout and "met: True" in proc.stdout
+    report = json.loads((tmp_path / "out" / "tiny.json").read_text())
+    (seed,) = report["seeds"]
+    assert seed["seed"] == 3 and seed["env_steps"] == 400 and seed["eval_actions"] == "stochastic"
+    assert seed["sampling_env_steps_per_s"] > 0 and seed["iteration_env_steps_per_s"] > 0
+    assert report["summary"]["target_met"] is True and report["commit"]
+    assert (tmp_path / "out" / "tiny.png").stat().st_size > 1000
+    unknown = expect(run_marl("bench", "nope", cwd=tmp_path), 2)
+    assert "unknown benchmark(s) ['nope']; valid: tiny" in unknown.stderr
