@@ -125,6 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="run directories of benchmark training runs (default benchmarks/runs)",
     )
     sub.add_parser("algos", help="list the algorithms", description="List the algorithms.")
+    p = sub.add_parser(
+        "export",
+        help="export per-policy actors that run with torch alone",
+        description="Write <policy>.pt (TorchScript) and <policy>.json per "
+        "policy of a checkpoint: decentralized actors, no Ray needed.",
+    )
+    p.add_argument("checkpoint", type=Path, help="a checkpoint_NNNNNN directory")
+    p.add_argument("--out", type=Path, required=True, help="output directory")
     return parser
 
 
@@ -236,6 +244,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from rl_apps.export import describe, export_checkpoint
+
+    print(describe(export_checkpoint(args.checkpoint, args.out)))
+    return 0
+
+
 COMMANDS = {
     "train": cmd_train,
     "eval": cmd_eval,
@@ -243,13 +258,14 @@ COMMANDS = {
     "envs": cmd_envs,
     "algos": cmd_algos,
     "bench": cmd_bench,
+    "export": cmd_export,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``marl`` console script."""
     args = build_parser().parse_args(argv)
-    if args.command in ("train", "eval", "validate"):
+    if args.command in ("train", "eval", "validate", "export"):
         from rl_apps.runtime import quiet_ray_logs
 
         quiet_ray_logs(args.verbose)

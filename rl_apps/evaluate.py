@@ -46,7 +46,8 @@ class EvalOptions:
     baseline: bool = True
 
 
-def _check_checkpoint(path: Path) -> ExperimentSpec:
+def check_checkpoint(path: Path) -> ExperimentSpec:
+    """The spec of a complete checkpoint written by `marl train`; SpecError otherwise."""
     if not path.is_dir():
         raise SpecError(str(path), [("", "no such checkpoint directory")])
     if not (path / ckpt.MANIFEST).is_file() or not ckpt.module_dir(path).is_dir():
@@ -136,7 +137,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
     if opts.episodes < 1:
         raise SpecError("--episodes", [("", "must be at least 1")])
     opts.checkpoint = opts.checkpoint.resolve()  # RLlib's loader (pyarrow) needs absolute paths
-    spec = _check_checkpoint(opts.checkpoint)
+    spec = check_checkpoint(opts.checkpoint)
     env = make_rllib_env(spec.env.name, **_env_kwargs(spec, opts.render is not None))
     actions = opts.actions or ALGORITHMS[spec.algo].eval_actions
     torch.manual_seed(opts.seed)  # stochastic evaluation repeats with the same --seed

@@ -58,4 +58,5 @@ def mask_logits(logits: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor
     """
     if mask is None:
         return logits
-    return torch.where(mask.bool(), logits, torch.full_like(logits, MASKED_LOGIT))
+    fill = -3.4028234663852886e38  # MASKED_LOGIT; a local literal so TorchScript can compile it
+    return torch.where(mask != 0, logits, torch.full_like(logits, fill))
