@@ -8,6 +8,7 @@ from typing import Any
 import gymnasium as gym
 
 from env_wrappers.make import CatalogEnv, make_rllib_env
+from policies.common.sharing import policy_mapping
 from policies.registry import ALGORITHMS
 from rl_apps.errors import SpecError
 from rl_apps.spec import ExperimentSpec
@@ -82,11 +83,15 @@ def build_algo_config(spec: ExperimentSpec, info: EnvInfo | None = None) -> Any:
         if kwargs:
             getattr(config, section)(**kwargs)
     config.debugging(seed=spec.seed)
+    mapping = policy_mapping(spec.multi_agent)
+    problems = mapping.problems(info.agents)
+    if problems:
+        raise SpecError(spec.source, [("multi_agent.groups", p) for p in problems])
     entry.configure_fn()(
         config,
         observation_spaces=info.observation_spaces,
         action_spaces=info.action_spaces,
-        sharing=spec.multi_agent.get("sharing", "shared"),
+        mapping=mapping,
         model_config=spec.rl_module.get("model_config", {}),
     )
     try:

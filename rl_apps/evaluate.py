@@ -24,7 +24,7 @@ import torch
 from env_wrappers.make import make_rllib_env
 from env_wrappers.registry import ENVS
 from policies.common.acting import DecentralizedActors
-from policies.common.sharing import mapping_fn
+from policies.common.sharing import policy_mapping
 from policies.registry import ALGORITHMS
 from rl_apps import checkpoints as ckpt
 from rl_apps.build import env_kwargs
@@ -121,10 +121,9 @@ def load_actors(
 
     modules = RLModule.from_checkpoint(str(ckpt.module_dir(checkpoint)))
     config = ALGORITHMS[spec.algo].new_config()
-    sharing = spec.multi_agent.get("sharing", "shared")
     return DecentralizedActors(
         modules,
-        mapping_fn(sharing),
+        policy_mapping(spec.multi_agent),
         dict(env.action_spaces),
         greedy=greedy,
         normalize_actions=spec.environment.get("normalize_actions", config.normalize_actions),

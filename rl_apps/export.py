@@ -7,7 +7,7 @@ from typing import Any
 
 from env_wrappers.make import make_rllib_env
 from policies.common.export import actor_metadata, export_actor
-from policies.common.sharing import mapping_fn
+from policies.common.sharing import policy_mapping
 from policies.registry import ALGORITHMS
 from rl_apps import checkpoints as ckpt
 from rl_apps.build import env_kwargs
@@ -25,7 +25,7 @@ def export_checkpoint(checkpoint: Path, out_dir: Path) -> list[Path]:
     agents = list(env.possible_agents)
     env.close()
     modules = RLModule.from_checkpoint(str(ckpt.module_dir(checkpoint)))
-    to_module = mapping_fn(spec.multi_agent.get("sharing", "shared"))
+    to_module = policy_mapping(spec.multi_agent)
     config = ALGORITHMS[spec.algo].new_config()
     normalize = spec.environment.get("normalize_actions", config.normalize_actions)
     written = []

@@ -212,11 +212,15 @@ def _check_sections(raw: dict[str, Any]) -> tuple[dict[str, dict], Problems]:
 
 def _check_algo_options(entry: Any, sections: dict[str, dict]) -> Problems:
     problems: Problems = []
-    sharing = sections["multi_agent"].get("sharing", "shared")
+    multi_agent = sections["multi_agent"]
+    sharing = multi_agent.get("sharing", "shared")
     if sharing not in entry.sharing_modes:
         modes = ", ".join(entry.sharing_modes)
         msg = f"{sharing!r} is not one of {modes} for {entry.name}"
         problems.append(("multi_agent.sharing", msg))
+    elif (sharing == "groups") != bool(multi_agent.get("groups")):
+        msg = "give groups ({group: [agents]}) with sharing: groups, and only then"
+        problems.append(("multi_agent.groups", msg))
     defaults = entry.model_config_defaults()
     for key, value in sections["rl_module"].get("model_config", {}).items():
         path = f"rl_module.model_config.{key}"

@@ -79,9 +79,10 @@ class TrainingRules(_Rules):
 
 
 class MultiAgentRules(_Rules):
-    """`multi_agent:`; `sharing` is ours (shared or individual modules)."""
+    """`multi_agent:`; `sharing` and `groups` are ours (which module each agent uses)."""
 
     sharing: str = "shared"
+    groups: dict[str, list[str]] | None = None
     count_steps_by: Literal["env_steps", "agent_steps"] | None = None
 
 
@@ -132,7 +133,7 @@ RULES: dict[str, type[_Rules]] = {
 SECTIONS = tuple(RULES)
 
 #: Keys of ours (not RLlib kwargs), removed before the builder call.
-OWN_KEYS = {"multi_agent": {"sharing"}}
+OWN_KEYS = {"multi_agent": {"sharing", "groups"}}
 
 _PYTHON = "needs Python code, which specs never hold; the algorithm sets it"
 BLOCKED: dict[str, dict[str, str]] = {

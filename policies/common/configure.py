@@ -9,7 +9,7 @@ from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from policies.common.actor_critic import ActorCriticModule
-from policies.common.sharing import mapping_fn, module_ids
+from policies.common.sharing import PolicyMapping
 
 
 def configure_actor_critic(
@@ -17,7 +17,7 @@ def configure_actor_critic(
     *,
     observation_spaces: dict[str, gym.Space],
     action_spaces: dict[str, gym.Space],
-    sharing: str,
+    mapping: PolicyMapping,
     model_config: dict[str, Any],
     critic_input: str = "local",
     value_normalization: bool = False,
@@ -28,15 +28,16 @@ def configure_actor_critic(
         config: The algorithm's config with every spec section already applied.
         observation_spaces: Per-agent (wrapped, Dict) observation spaces.
         action_spaces: Per-agent action spaces.
-        sharing: ``shared`` (one module for all agents) or ``individual``.
+        mapping: Which module each agent uses (the spec's sharing mode).
         model_config: The spec's ``rl_module.model_config``.
         critic_input: What the critic reads (see ``ActorCriticModule``).
         value_normalization: Whether the critic keeps running value statistics.
 
     """
     agents = list(observation_spaces)
-    ids = module_ids(agents, sharing)
-    first_agent = {mid: next(a for a in agents if mapping_fn(sharing)(a) == mid) for mid in ids}
+    first_agent = {
+        mid: next(a for a in agents if mapping(a) == mid) for mid in mapping.module_ids(agents)
+    }
     options = {
         **model_config,
         "critic_input": critic_input,
@@ -51,6 +52,6 @@ def configure_actor_critic(
         )
         for mid, agent in first_agent.items()
     }
-    config.multi_agent(policies=set(ids), policy_mapping_fn=mapping_fn(sharing))
+    config.multi_agent(policies=set(first_agent), policy_mapping_fn=mapping)
     config.rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs))
     return config

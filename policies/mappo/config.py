@@ -130,6 +130,6 @@ def mappo_env_options(training: dict[str, Any], sharing: str) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if training.get("critic") == "concat_obs":
         options["global_state"] = "concat"
-    if sharing == "shared":
+    if sharing in ("shared", "groups"):
         options["agent_id"] = True
     return options

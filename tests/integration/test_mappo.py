@@ -20,7 +20,8 @@ ENVS = {
 }
 
 
-def spec(env: dict, sharing: str = "shared", **training):
+def spec(env: dict, sharing: str = "shared", groups: dict | None = None, **training):
+    multi_agent = {"sharing": sharing, **({"groups": groups} if groups else {})}
     raw = {
         "name": "t",
         "algo": "mappo",
@@ -34,7 +35,7 @@ def spec(env: dict, sharing: str = "shared", **training):
             "num_epochs": 2,
             **training,
         },
-        "multi_agent": {"sharing": sharing},
+        "multi_agent": multi_agent,
         "rl_module": {"model_config": {"fcnet_hiddens": [16]}},
     }
     return validate_spec(raw, "<test>")
@@ -62,6 +63,25 @@ def test_sharing_modes_train(env, sharing):
             assert float(module.value_norm.debiasing_term) > 0  # updated by the connector
     finally:
         algo.stop()
+
+
+def test_groups_by_role_on_simple_tag():
+    groups = {"predator": ["adversary_0", "adversary_1", "adversary_2"], "prey": ["agent_0"]}
+    experiment = spec({"name": "simple_tag"}, "groups", groups)
+    algo, results = run(experiment, iterations=1)
+    try:
+        assert set(algo.config.policies) == {"predator", "prey"}
+        assert {"predator", "prey"} <= set(results[-1]["learners"])
+    finally:
+        algo.stop()
+
+
+def test_groups_must_cover_the_agents():
+    from rl_apps.errors import SpecError
+
+    experiment = spec({"name": "simple_tag"}, "groups", {"predator": ["adversary_0"]})
+    with pytest.raises(SpecError, match="agent 'adversary_1' is in no group"):
+        build_algo_config(experiment)
 
 
 def test_same_seed_same_metrics():
