@@ -105,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all)")
     p.add_argument("--envs", action="store_true", help="measure env wrapper overhead instead")
     p.add_argument(
+        "--table",
+        action="store_true",
+        help="regenerate README.md's benchmark table from the results, run nothing",
+    )
+    p.add_argument(
         "--env",
         dest="env_names",
         action="append",
@@ -228,11 +233,22 @@ def _bench_suite(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_table(args: argparse.Namespace) -> int:
+    from rl_apps.bench_table import results_table, update_readme
+
+    table = results_table(args.out)
+    update_readme(Path("README.md"), table)
+    print(table)
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from env_wrappers.registry import get_entry
     from rl_apps.bench_envs import bench_envs
     from rl_apps.errors import SpecError
 
+    if args.table:
+        return _bench_table(args)
     if not args.envs:
         return _bench_suite(args)
     if args.steps < 100:
