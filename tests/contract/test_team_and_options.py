@@ -75,3 +75,13 @@ def test_mpe_continuous_actions(name):
     env = make_rllib_env(name, continuous_actions=True)
     check_multiagent_environments(env)
     assert all(s.shape == (5,) for s in env.action_spaces.values())
+
+
+def test_rllib_entry_point_for_the_team_view():
+    from ray.rllib.utils.pre_checks.env import check_multiagent_environments
+
+    from env_wrappers.make import CatalogTeamEnv
+
+    env = CatalogTeamEnv({"name": "linear_game"})
+    check_multiagent_environments(env)
+    assert env.possible_agents == ["agent"] and env.team_reward == "mean"  # shared reward
