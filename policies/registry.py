@@ -60,27 +60,32 @@ class AlgoEntry:
         return dict(_load(self.module_options))
 
 
+def _actor_critic(name: str, description: str, config_class: str, uses_state: bool) -> AlgoEntry:
+    """An algorithm built on MAPPO's code (policies/mappo): only the critic's input differs."""
+    return AlgoEntry(
+        name=name,
+        description=description,
+        config_class=f"policies.mappo.config:{config_class}",
+        configure="policies.mappo.config:configure_mappo",
+        module_options="policies.common.actor_critic:MODEL_CONFIG_KEYS",
+        action_spaces=("discrete", "continuous"),
+        sharing_modes=("shared", "individual", "groups"),
+        uses_state=uses_state,
+        env_options="policies.mappo.config:mappo_env_options",
+    )
+
+
 ALGORITHMS: dict[str, AlgoEntry] = {
-    "ippo": AlgoEntry(
-        name="ippo",
-        description="IPPO: MAPPO's code with critics on each agent's local observation",
-        config_class="policies.mappo.config:IPPOConfig",
-        configure="policies.mappo.config:configure_mappo",
-        module_options="policies.common.actor_critic:MODEL_CONFIG_KEYS",
-        action_spaces=("discrete", "continuous"),
-        sharing_modes=("shared", "individual", "groups"),
+    "ippo": _actor_critic(
+        "ippo",
+        "IPPO: MAPPO's code with critics on each agent's local observation",
+        "IPPOConfig",
         uses_state=False,
-        env_options="policies.mappo.config:mappo_env_options",
     ),
-    "mappo": AlgoEntry(
-        name="mappo",
-        description="MAPPO: actors on local observations, centralized critic on the state",
-        config_class="policies.mappo.config:MAPPOConfig",
-        configure="policies.mappo.config:configure_mappo",
-        module_options="policies.common.actor_critic:MODEL_CONFIG_KEYS",
-        action_spaces=("discrete", "continuous"),
-        sharing_modes=("shared", "individual", "groups"),
+    "mappo": _actor_critic(
+        "mappo",
+        "MAPPO: actors on local observations, centralized critic on the state",
+        "MAPPOConfig",
         uses_state=True,
-        env_options="policies.mappo.config:mappo_env_options",
     ),
 }
