@@ -58,11 +58,19 @@ def make_env(name: str, **kwargs: Any) -> ParallelEnv:
     return _parallel(name, env_kwargs, ours)[0]
 
 
-def _adapter(name: str, env_kwargs: dict, ours: dict) -> PettingZooEnv:
+def _adapter_args(name: str, env_kwargs: dict, ours: dict) -> tuple[ParallelEnv, dict]:
+    """The ParallelEnv and the keyword arguments of its PettingZooEnv adapter."""
     env, mask_fn = _parallel(name, env_kwargs, ours)
-    return PettingZooEnv(
-        env, global_state=ours["global_state"], mask_fn=mask_fn, agent_id=ours["agent_id"]
-    )
+    return env, {
+        "global_state": ours["global_state"],
+        "mask_fn": mask_fn,
+        "agent_id": ours["agent_id"],
+    }
+
+
+def _adapter(name: str, env_kwargs: dict, ours: dict) -> PettingZooEnv:
+    env, kwargs = _adapter_args(name, env_kwargs, ours)
+    return PettingZooEnv(env, **kwargs)
 
 
 def make_rllib_env(name: str, **kwargs: Any) -> PettingZooEnv:
@@ -96,10 +104,8 @@ class CatalogEnv(PettingZooEnv):
         options = dict(config or {})
         name = options.pop("name")
         env_kwargs, ours, _ = _split(name, options)
-        env, mask_fn = _parallel(name, env_kwargs, ours)
-        super().__init__(
-            env, global_state=ours["global_state"], mask_fn=mask_fn, agent_id=ours["agent_id"]
-        )
+        env, kwargs = _adapter_args(name, env_kwargs, ours)
+        super().__init__(env, **kwargs)
 
 
 class CatalogTeamEnv(TeamEnv):
