@@ -76,6 +76,12 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=1_000_000, help="seed of the first episode")
     p.add_argument("--no-baseline", action="store_true", help="skip the random-policy baseline")
     p.add_argument("--out", type=Path, help="also write the JSON report to this file")
+    p.add_argument(
+        "--value-dist",
+        type=Path,
+        metavar="OUT.png",
+        help="GMAC critics: plot the predicted return distribution at a few states of an episode",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -169,6 +175,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             actions=args.actions,
             seed=args.seed,
             baseline=not args.no_baseline,
+            value_dist=args.value_dist,
         )
     )
     text = format_report(report)

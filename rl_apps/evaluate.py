@@ -30,6 +30,14 @@ from rl_apps import checkpoints as ckpt
 from rl_apps.build import env_kwargs
 from rl_apps.errors import SpecError
 from rl_apps.spec import ExperimentSpec, load_spec
+from rl_apps.value_dist import (
+    check_gmac,
+    plot_value_distributions,
+    predicted_mixtures,
+    record_episode,
+    returns_to_go,
+    value_dist_report,
+)
 
 Policy = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -44,6 +52,7 @@ class EvalOptions:
     actions: str | None = None  # greedy | stochastic; None: the algorithm's default
     seed: int = 1_000_000
     baseline: bool = True
+    value_dist: Path | None = None  # PNG of a GMAC critic's predictions along an episode
 
 
 def check_checkpoint(path: Path) -> ExperimentSpec:
@@ -137,6 +146,8 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         raise SpecError("--episodes", [("", "must be at least 1")])
     opts.checkpoint = opts.checkpoint.resolve()  # RLlib's loader (pyarrow) needs absolute paths
     spec = check_checkpoint(opts.checkpoint)
+    if opts.value_dist is not None:
+        check_gmac(spec, opts.checkpoint)
     env = make_rllib_env(spec.env.name, **_env_kwargs(spec, opts.render is not None))
     actions = opts.actions or ALGORITHMS[spec.algo].eval_actions
     torch.manual_seed(opts.seed)  # stochastic evaluation repeats with the same --seed
@@ -162,8 +173,22 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
     if frames:
         save_gif(frames, opts.render)
         report["render"] = str(opts.render)
+    if opts.value_dist is not None:
+        report["value_dist"] = _value_dist(env, actors, spec, opts)
     env.close()
     return report
+
+
+def _value_dist(
+    env: Any, actors: DecentralizedActors, spec: ExperimentSpec, opts: EvalOptions
+) -> dict[str, Any]:
+    """Plots the critic's predicted return distributions along one episode."""
+    observations, rewards = record_episode(env, actors.act, opts.seed)
+    gamma = spec.training.get("gamma", ALGORITHMS[spec.algo].new_config().gamma)
+    realized = {a: returns_to_go(rewards, a, gamma) for a in env.possible_agents}
+    mixtures = predicted_mixtures(actors.modules, spec, observations)
+    plot_value_distributions(mixtures, realized, opts.value_dist)
+    return {"png": str(opts.value_dist), "states": value_dist_report(mixtures, realized)}
 
 
 def format_report(report: dict[str, Any]) -> str:

@@ -17,10 +17,11 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.utils.spaces.space_utils import clip_action, unsquash_action
 
 
-def _stack(observations: list[Any]) -> Any:
+def stack_observations(observations: list[Any]) -> Any:
+    """Stacks per-agent (possibly Dict) observations into one batch of tensors."""
     first = observations[0]
     if isinstance(first, dict):
-        return {k: _stack([o[k] for o in observations]) for k in first}
+        return {k: stack_observations([o[k] for o in observations]) for k in first}
     return torch.as_tensor(np.stack(observations))
 
 
@@ -73,7 +74,7 @@ class DecentralizedActors:
         actions: dict[str, Any] = {}
         for module_id, agents in groups.items():
             module = self.modules[module_id]
-            batch = {Columns.OBS: _stack([observations[a] for a in agents])}
+            batch = {Columns.OBS: stack_observations([observations[a] for a in agents])}
             inputs = module.forward_inference(batch)[Columns.ACTION_DIST_INPUTS]
             dist = module.get_inference_action_dist_cls().from_logits(inputs)
             if self.greedy:

@@ -65,9 +65,15 @@ class ActorCriticModule(TorchRLModule, ValueFunctionAPI):
             self.log_std = nn.Parameter(torch.zeros(out_size))
         self.pi = mlp(obs_size, hidden, out_size, activation, out_gain=0.01)
         if not self.inference_only:
-            self.vf = mlp(self._critic_size(spaces), hidden, 1, activation, out_gain=1.0)
+            self.vf = self._build_critic(self._critic_size(spaces), hidden, activation, config)
             if config.get("value_normalization", False):
                 self.value_norm = ValueNormalizer()
+
+    def _build_critic(
+        self, in_size: int, hidden: list[int], activation: str, config: dict[str, Any]
+    ) -> nn.Module:
+        """The critic network: one scalar value per input (subclasses change the head)."""
+        return mlp(in_size, hidden, 1, activation, out_gain=1.0)
 
     def _critic_size(self, spaces: gym.spaces.Dict) -> int:
         obs_size = gym.spaces.flatdim(spaces[OBS_KEY])

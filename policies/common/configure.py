@@ -21,6 +21,8 @@ def configure_actor_critic(
     model_config: dict[str, Any],
     critic_input: str = "local",
     value_normalization: bool = False,
+    module_class: type = ActorCriticModule,
+    critic_options: dict[str, Any] | None = None,
 ) -> Any:
     """Sets the multi-agent policies and their actor-critic RLModules.
 
@@ -32,6 +34,8 @@ def configure_actor_critic(
         model_config: The spec's ``rl_module.model_config``.
         critic_input: What the critic reads (see ``ActorCriticModule``).
         value_normalization: Whether the critic keeps running value statistics.
+        module_class: The RLModule class (``ActorCriticModule`` or a subclass).
+        critic_options: Extra ``model_config`` entries the module class reads.
 
     """
     agents = list(observation_spaces)
@@ -42,10 +46,11 @@ def configure_actor_critic(
         **model_config,
         "critic_input": critic_input,
         "value_normalization": value_normalization,
+        **(critic_options or {}),
     }
     specs = {
         mid: RLModuleSpec(
-            module_class=ActorCriticModule,
+            module_class=module_class,
             observation_space=observation_spaces[agent],
             action_space=action_spaces[agent],
             model_config=dict(options),

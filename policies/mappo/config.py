@@ -18,10 +18,12 @@ from policies.common.configure import configure_actor_critic
 
 #: ``training.critic`` values: what the critic reads.
 CRITICS = (*CRITIC_INPUTS, "concat_obs")
+#: ``training.value_head`` values: a scalar value (MAPPO) or GMAC's Gaussian mixture.
+VALUE_HEADS = ("scalar", "gmac")
 
 
 class MAPPOConfig(PPOConfig):
-    """PPOConfig plus ``critic``, ``value_normalization``, ``value_clip``, ``huber_delta``."""
+    """PPOConfig plus MAPPO's critic options and GMAC's distributional value head."""
 
     def __init__(self, algo_class: type | None = None) -> None:
         super().__init__(algo_class=algo_class or MAPPO)
@@ -29,6 +31,8 @@ class MAPPOConfig(PPOConfig):
         self.value_normalization = True
         self.value_clip: float | None = 0.2
         self.huber_delta: float | None = 10.0
+        self.value_head = "scalar"
+        self.gmac: dict[str, Any] = {}
         self.use_kl_loss = False
         self.lr = 5e-4
         self.num_epochs = 10
@@ -43,6 +47,8 @@ class MAPPOConfig(PPOConfig):
         value_normalization: bool = NotProvided,
         value_clip: float | None = NotProvided,
         huber_delta: float | None = NotProvided,
+        value_head: str = NotProvided,
+        gmac: dict[str, Any] = NotProvided,
         **kwargs: Any,
     ) -> MAPPOConfig:
         """MAPPO's options; the rest are PPO's.
@@ -53,6 +59,9 @@ class MAPPOConfig(PPOConfig):
             value_normalization: Keep running value statistics (PopArt-style).
             value_clip: Clip range of the value loss around the old values (None: off).
             huber_delta: Huber loss threshold for the value loss (None: squared error).
+            value_head: ``scalar`` or ``gmac`` (a Gaussian-mixture distributional critic
+                trained with the energy distance; see policies/gmac/README.md).
+            gmac: GMAC's options: ``components``, ``init_scale``, ``min_std``, ``horizon``.
             **kwargs: PPOConfig.training's options.
 
         """
@@ -62,6 +71,8 @@ class MAPPOConfig(PPOConfig):
             ("value_normalization", value_normalization),
             ("value_clip", value_clip),
             ("huber_delta", huber_delta),
+            ("value_head", value_head),
+            ("gmac", gmac),
         ):
             if value is not NotProvided:
                 setattr(self, name, value)
@@ -72,6 +83,9 @@ class MAPPOConfig(PPOConfig):
         super().validate()
         if self.critic not in CRITICS:
             raise ValueError(f"training.critic must be one of {', '.join(CRITICS)}")
+        if self.value_head not in VALUE_HEADS:
+            raise ValueError(f"training.value_head must be one of {', '.join(VALUE_HEADS)}")
+        self._validate_gmac()
         if self.use_kl_loss:
             raise ValueError("MAPPO/IPPO use no KL penalty: remove training.use_kl_loss")
         if self.vf_clip_param != PPOConfig().vf_clip_param:
@@ -80,8 +94,24 @@ class MAPPOConfig(PPOConfig):
                 "training.value_clip"
             )
 
+    def _validate_gmac(self) -> None:
+        from policies.gmac.config import validate_gmac_options
+
+        validate_gmac_options(self.gmac, self.value_head)
+
+    @property
+    def gmac_options(self) -> dict[str, Any]:
+        """``training.gmac`` with its defaults filled in."""
+        from policies.gmac.module import GMAC_DEFAULTS
+
+        return {**GMAC_DEFAULTS, **self.gmac}
+
     @override(PPOConfig)
     def get_default_learner_class(self) -> type:
+        if self.value_head == "gmac":
+            from policies.gmac.learner import GMACTorchLearner
+
+            return GMACTorchLearner
         from policies.mappo.learner import MAPPOTorchLearner
 
         return MAPPOTorchLearner
@@ -116,6 +146,10 @@ class IPPO(MAPPO):
 def configure_mappo(config: MAPPOConfig, **kwargs: Any) -> MAPPOConfig:
     """Sets MAPPO's policies: actors on local observations, critics as ``config.critic``."""
     critic = "state" if config.critic == "concat_obs" else config.critic
+    if config.value_head == "gmac":
+        from policies.gmac.config import gmac_module_options
+
+        kwargs.update(gmac_module_options(config.gmac_options))
     return configure_actor_critic(
         config, critic_input=critic, value_normalization=config.value_normalization, **kwargs
     )

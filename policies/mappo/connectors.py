@@ -15,6 +15,7 @@ loss weight. For each module it
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,15 @@ def trajectory_gae(
     return advantages, targets
 
 
+@dataclass(frozen=True)
+class Trajectories:
+    """How a module's batch splits into trajectories (each ``T + 1`` rows, see above)."""
+
+    lengths: list[int]
+    terminated: list[bool]
+    rewards: np.ndarray  # [N]
+
+
 class CentralizedGAE(ConnectorV2):
     """GAE from each module's critic (centralized or local) with value normalization."""
 
@@ -68,16 +78,27 @@ class CentralizedGAE(ConnectorV2):
         self.lambda_ = lambda_
         self._to_tensor: NumpyToTensor | None = None
 
+    def _critic_values(self, module: Any, batch: dict) -> np.ndarray:
+        """The critic's value of every row, in reward units: ``[N]``."""
+        with torch.no_grad():
+            return convert_to_numpy(module.compute_values(batch))
+
+    def _extra_columns(self, module: Any, batch: dict, trajectories: Trajectories) -> dict:
+        """More learner columns (none here; GMAC adds its distributional targets)."""
+        return {}
+
     def _module_results(self, module: Any, batch: dict, episodes: list) -> dict[str, np.ndarray]:
         if module.is_stateful():
             raise NotImplementedError("recurrent critics are not supported by this connector yet")
-        with torch.no_grad():
-            values = convert_to_numpy(module.compute_values(batch))  # [N], reward units
-        lengths = [len(e) for e in episodes]
-        ended = [bool(e.is_terminated) for e in episodes]
+        values = self._critic_values(module, batch)  # [N], reward units
         rewards = convert_to_numpy(batch[Columns.REWARDS])
+        trajectories = Trajectories(
+            lengths=[len(e) for e in episodes],
+            terminated=[bool(e.is_terminated) for e in episodes],
+            rewards=rewards,
+        )
         advantages, targets = trajectory_gae(
-            values, rewards, lengths, ended, self.gamma, self.lambda_
+            values, rewards, trajectories.lengths, trajectories.terminated, self.gamma, self.lambda_
         )
         valid = _loss_mask(batch, len(values))
         norm = getattr(module, "value_norm", None)
@@ -88,6 +109,7 @@ class CentralizedGAE(ConnectorV2):
             Postprocessing.ADVANTAGES: advantages.astype(np.float32),
             Postprocessing.VALUE_TARGETS: targets.astype(np.float32),
             Columns.VF_PREDS: values.astype(np.float32),
+            **self._extra_columns(module, batch, trajectories),
         }
 
     @override(ConnectorV2)

@@ -1,0 +1,1 @@
+"""GMAC: a Gaussian-mixture distributional critic for MAPPO and IPPO."""
