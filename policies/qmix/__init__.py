@@ -1,0 +1,1 @@
+"""QMIX, VDN and IQL: value decomposition on the team view."""
