@@ -5,6 +5,12 @@ A checkpoint is written into a hidden ``.partial-*`` directory, completed by a
 ``checkpoint_NNNNNN``: a rename is atomic, so a crash mid-save leaves a partial directory that
 is never mistaken for a checkpoint (it is removed at the next save). ``keep`` bounds how many
 complete checkpoints stay; older ones are deleted only after a newer one is complete.
+
+Checkpoints hold pickles, and loading a pickle runs code. ``verify_checkpoint`` refuses a
+checkpoint whose files differ from its manifest (a changed, missing or added file) before
+anything is unpickled; ``--trust-checkpoint`` skips the check. The manifest proves integrity
+(corruption, a swapped or injected file), not authorship: whoever can rewrite the files can
+rewrite the manifest too, so only load checkpoints from places you control.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from rl_apps.errors import CheckpointError
 
 MANIFEST = "manifest.json"
 PREFIX = "checkpoint_"
@@ -142,3 +150,40 @@ def read_counters(checkpoint: Path) -> Counters:
 def module_dir(checkpoint: Path) -> Path:
     """The MultiRLModule inside an algorithm checkpoint."""
     return checkpoint / "learner_group" / "learner" / "rl_module"
+
+
+def manifest_mismatches(checkpoint: Path) -> list[str]:
+    """Problems between a checkpoint's files and its manifest (empty: they match)."""
+    expected: dict[str, str] = read_manifest(checkpoint).get("files", {})
+    actual = _file_hashes(checkpoint)
+    problems = [f"{name}: missing" for name in sorted(set(expected) - set(actual))]
+    problems += [f"{name}: not in the manifest" for name in sorted(set(actual) - set(expected))]
+    problems += [
+        f"{name}: SHA-256 differs from the manifest"
+        for name in sorted(set(expected) & set(actual))
+        if expected[name] != actual[name]
+    ]
+    return problems
+
+
+def verify_checkpoint(checkpoint: Path, trust: bool = False) -> None:
+    """Raises CheckpointError unless every file matches the manifest (or ``trust``).
+
+    Args:
+        checkpoint: A complete checkpoint directory.
+        trust: Skip the check (``--trust-checkpoint``).
+
+    """
+    if trust:
+        return
+    if not (checkpoint / MANIFEST).is_file():
+        raise CheckpointError(f"{checkpoint}: no {MANIFEST}; refusing to load it")
+    problems = manifest_mismatches(checkpoint)
+    if problems:
+        shown = "\n  ".join(problems[:10])
+        more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
+        raise CheckpointError(
+            f"{checkpoint}: files do not match {MANIFEST}; refusing to load it (checkpoints "
+            f"contain pickles that run code when loaded):\n  {shown}{more}\n"
+            "If you know where this checkpoint came from, pass --trust-checkpoint."
+        )

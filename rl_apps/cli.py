@@ -44,6 +44,16 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         metavar="RUN_DIR",
         help="continue a run from its latest complete checkpoint",
     )
+    _add_trust(p)
+
+
+def _add_trust(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="load the checkpoint even if its files do not match its SHA-256 manifest "
+        "(checkpoints contain pickles: only for checkpoints you know)",
+    )
 
 
 def _add_eval(sub: argparse._SubParsersAction) -> None:
@@ -76,6 +86,7 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=1_000_000, help="seed of the first episode")
     p.add_argument("--no-baseline", action="store_true", help="skip the random-policy baseline")
     p.add_argument("--out", type=Path, help="also write the JSON report to this file")
+    _add_trust(p)
     p.add_argument(
         "--value-dist",
         type=Path,
@@ -144,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("checkpoint", type=Path, help="a checkpoint_NNNNNN directory")
     p.add_argument("--out", type=Path, required=True, help="output directory")
+    _add_trust(p)
     return parser
 
 
@@ -159,6 +171,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         address=args.address,
         runs_dir=args.runs_dir or DEFAULT_RUNS_DIR,
         resume=args.resume,
+        trust_checkpoint=args.trust_checkpoint,
     )
     summary = train(opts)
     return 130 if summary["stopped_because"] == "interrupted" else 0
@@ -176,6 +189,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             seed=args.seed,
             baseline=not args.no_baseline,
             value_dist=args.value_dist,
+            trust_checkpoint=args.trust_checkpoint,
         )
     )
     text = format_report(report)
@@ -270,7 +284,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from rl_apps.export import describe, export_checkpoint
 
-    print(describe(export_checkpoint(args.checkpoint, args.out)))
+    print(describe(export_checkpoint(args.checkpoint, args.out, args.trust_checkpoint)))
     return 0
 
 

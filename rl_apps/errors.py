@@ -40,3 +40,9 @@ class ResourceError(MarlError):
 
 class RunError(MarlError):
     """A failure during a run (a stalled sampler, a missing checkpoint): exit code 1."""
+
+
+class CheckpointError(MarlError):
+    """A checkpoint whose files do not match its manifest (exit code 2, nothing loaded)."""
+
+    exit_code = 2

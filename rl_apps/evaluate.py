@@ -53,10 +53,15 @@ class EvalOptions:
     seed: int = 1_000_000
     baseline: bool = True
     value_dist: Path | None = None  # PNG of a GMAC critic's predictions along an episode
+    trust_checkpoint: bool = False
 
 
-def check_checkpoint(path: Path) -> ExperimentSpec:
-    """The spec of a complete checkpoint written by `marl train`; SpecError otherwise."""
+def check_checkpoint(path: Path, trust: bool = False) -> ExperimentSpec:
+    """The spec of a complete, unmodified checkpoint written by `marl train`.
+
+    Raises SpecError if it is not one, CheckpointError if its files do not match its
+    manifest (unless ``trust``).
+    """
     if not path.is_dir():
         raise SpecError(str(path), [("", "no such checkpoint directory")])
     if not (path / ckpt.MANIFEST).is_file() or not ckpt.module_dir(path).is_dir():
@@ -64,6 +69,7 @@ def check_checkpoint(path: Path) -> ExperimentSpec:
             str(path),
             [("", "not a complete checkpoint written by `marl train` (no manifest.json)")],
         )
+    ckpt.verify_checkpoint(path, trust)
     return load_spec(path / ckpt.SPEC_COPY)
 
 
@@ -145,7 +151,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
     if opts.episodes < 1:
         raise SpecError("--episodes", [("", "must be at least 1")])
     opts.checkpoint = opts.checkpoint.resolve()  # RLlib's loader (pyarrow) needs absolute paths
-    spec = check_checkpoint(opts.checkpoint)
+    spec = check_checkpoint(opts.checkpoint, opts.trust_checkpoint)
     if opts.value_dist is not None:
         check_gmac(spec, opts.checkpoint)
     env = make_rllib_env(spec.env.name, **_env_kwargs(spec, opts.render is not None))

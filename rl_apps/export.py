@@ -14,12 +14,12 @@ from rl_apps.build import env_kwargs
 from rl_apps.evaluate import check_checkpoint
 
 
-def export_checkpoint(checkpoint: Path, out_dir: Path) -> list[Path]:
+def export_checkpoint(checkpoint: Path, out_dir: Path, trust: bool = False) -> list[Path]:
     """Writes ``<policy>.pt`` and ``<policy>.json`` for every policy of a checkpoint."""
     from ray.rllib.core.rl_module.rl_module import RLModule
 
     checkpoint = checkpoint.resolve()
-    spec = check_checkpoint(checkpoint)
+    spec = check_checkpoint(checkpoint, trust)
     options = env_kwargs(spec)
     env = make_rllib_env(spec.env.name, **options)
     agents = list(env.possible_agents)

@@ -39,6 +39,7 @@ class TrainOptions:
     address: str | None = None
     runs_dir: Path = rundir.DEFAULT_RUNS_DIR
     resume: Path | None = None
+    trust_checkpoint: bool = False
     echo: Callable[[str], None] = print
 
 
@@ -67,6 +68,7 @@ def _load(opts: TrainOptions) -> tuple[ExperimentSpec, Path | None]:
     latest = ckpt.latest_checkpoint(run_dir)
     if latest is None:
         raise SpecError(str(run_dir), [("", "has no complete checkpoint to resume from")])
+    ckpt.verify_checkpoint(latest, opts.trust_checkpoint)
     return load_spec(spec_file, opts.overrides), latest
 
 

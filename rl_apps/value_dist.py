@@ -79,9 +79,7 @@ def _density(mixture: Mixture, grid: np.ndarray) -> np.ndarray:
     return (w * pdf).sum(axis=0)  # [G]
 
 
-def plot_value_distributions(
-    mixtures: dict, realized: dict[str, list[float]], out: Path
-) -> None:
+def plot_value_distributions(mixtures: dict, realized: dict[str, list[float]], out: Path) -> None:
     """One panel per step: each agent's predicted density and its realized return."""
     import matplotlib
 

@@ -115,6 +115,25 @@ def test_train_resume_in_new_process_and_eval(tmp_path):
     args = ["eval", str(checkpoint), "--episodes", "1", "--greedy", "--no-baseline"]
     greedy = json.loads(expect(run_marl(*args, cwd=tmp_path), 0).stdout)
     assert greedy["actions"] == "greedy" and "random_policy" not in greedy
+    tampered_checkpoint_is_refused(tmp_path, run_dir, checkpoint)
+
+
+def tampered_checkpoint_is_refused(tmp_path, run_dir, checkpoint):
+    """A changed file: eval, export and resume refuse it (exit 2) unless trusted."""
+    state = next(p for p in (tmp_path / checkpoint).rglob("*.pkl"))
+    state.write_bytes(state.read_bytes() + b"\0")
+    name = str(state.relative_to(tmp_path / checkpoint))
+    for args in (
+        ["eval", str(checkpoint), "--episodes", "1"],
+        ["export", str(checkpoint), "--out", "exported"],
+        ["train", "--resume", str(run_dir), "--set", "stop.training_iteration=4"],
+    ):
+        proc = expect(run_marl(*args, cwd=tmp_path), 2)
+        assert f"{name}: SHA-256 differs" in proc.stderr and "--trust-checkpoint" in proc.stderr
+    assert not (tmp_path / "exported").exists()
+    assert len(read_rows(run_dir)) == 3  # the refused resume did not touch the run
+    trusted = ["eval", str(checkpoint), "--episodes", "1", "--no-baseline", "--trust-checkpoint"]
+    expect(run_marl(*trusted, cwd=tmp_path), 0)
 
 
 def test_eval_rejects_non_checkpoint(tmp_path):

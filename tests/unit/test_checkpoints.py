@@ -7,6 +7,7 @@ import json
 import pytest
 
 from rl_apps import checkpoints as ckpt
+from rl_apps.errors import CheckpointError
 
 
 def writer(payload: str = "weights"):
@@ -70,3 +71,31 @@ def test_saving_same_iteration_twice_is_a_no_op(tmp_path):
     stamp = (first / "manifest.json").stat().st_mtime_ns
     assert save(tmp_path, 4) == first
     assert (first / "manifest.json").stat().st_mtime_ns == stamp
+
+
+def test_untouched_checkpoint_verifies(tmp_path):
+    ckpt.verify_checkpoint(save(tmp_path, 1))  # no exception
+
+
+@pytest.mark.parametrize(
+    ("tamper", "expected"),
+    [
+        (lambda p: (p / "sub" / "module.pt").write_text("evil"), "sub/module.pt: SHA-256 differs"),
+        (lambda p: (p / "state.pkl").unlink(), "state.pkl: missing"),
+        (lambda p: (p / "extra.pkl").write_text("x"), "extra.pkl: not in the manifest"),
+    ],
+)
+def test_tampered_checkpoint_is_refused_naming_the_file(tmp_path, tamper, expected):
+    path = save(tmp_path, 1)
+    tamper(path)
+    with pytest.raises(CheckpointError, match=expected) as err:
+        ckpt.verify_checkpoint(path)
+    assert "--trust-checkpoint" in str(err.value)
+    assert err.value.exit_code == 2
+    ckpt.verify_checkpoint(path, trust=True)  # the user's explicit override
+
+
+def test_checkpoint_without_manifest_is_refused(tmp_path):
+    (tmp_path / "c").mkdir()
+    with pytest.raises(CheckpointError, match="no manifest.json"):
+        ckpt.verify_checkpoint(tmp_path / "c")
