@@ -161,6 +161,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
     frames: list | None = [] if opts.render else None
     episodes = []
     for index in range(opts.episodes):
+        actors.reset()
         episodes.append(
             run_episode(env, actors.act, opts.seed + index, frames if index == 0 else None)
         )
@@ -189,6 +190,7 @@ def _value_dist(
     env: Any, actors: DecentralizedActors, spec: ExperimentSpec, opts: EvalOptions
 ) -> dict[str, Any]:
     """Plots the critic's predicted return distributions along one episode."""
+    actors.reset()
     observations, rewards = record_episode(env, actors.act, opts.seed)
     gamma = spec.training.get("gamma", ALGORITHMS[spec.algo].new_config().gamma)
     realized = {a: returns_to_go(rewards, a, gamma) for a in env.possible_agents}

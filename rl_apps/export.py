@@ -11,6 +11,7 @@ from policies.common.sharing import policy_mapping
 from policies.registry import ALGORITHMS
 from rl_apps import checkpoints as ckpt
 from rl_apps.build import env_kwargs
+from rl_apps.errors import SpecError
 from rl_apps.evaluate import check_checkpoint
 
 
@@ -24,6 +25,11 @@ def export_checkpoint(checkpoint: Path, out_dir: Path, trust: bool = False) -> l
     env = make_rllib_env(spec.env.name, **options)
     agents = list(env.possible_agents)
     env.close()
+    if spec.rl_module.get("model_config", {}).get("use_gru"):
+        raise SpecError(
+            str(checkpoint),
+            [("rl_module.model_config.use_gru", "recurrent actors cannot be exported yet")],
+        )
     modules = RLModule.from_checkpoint(str(ckpt.module_dir(checkpoint)))
     to_module = policy_mapping(spec.multi_agent)
     config = ALGORITHMS[spec.algo].new_config()

@@ -34,6 +34,11 @@ def check_gmac(spec: ExperimentSpec, checkpoint: Path) -> None:
             str(checkpoint),
             [("training.value_head", "--value-dist needs a GMAC critic (value_head: gmac)")],
         )
+    if spec.rl_module.get("model_config", {}).get("use_gru"):
+        raise SpecError(
+            str(checkpoint),
+            [("rl_module.model_config.use_gru", "--value-dist does not support GRU critics yet")],
+        )
 
 
 def record_episode(env: Any, act: Any, seed: int) -> tuple[list[dict], list[dict]]:

@@ -1,7 +1,8 @@
 """Decentralized acting: each agent's action from its own module and its own observation.
 
 Used by evaluation (and by exported actors): no Ray runtime, no learner, no critic. Agents
-that share a module are batched into one forward pass.
+that share a module are batched into one forward pass. Recurrent (stateful) modules keep one
+state per agent, carried from step to step; call ``reset()`` at the start of every episode.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
+import tree
 from ray.rllib.core.columns import Columns
 from ray.rllib.utils.spaces.space_utils import clip_action, unsquash_action
 
@@ -64,6 +66,30 @@ class DecentralizedActors:
         self.greedy = greedy
         self.normalize_actions = normalize_actions
         self.clip_actions = clip_actions
+        self.states: dict[str, dict[str, Any]] = {}
+
+    def reset(self) -> None:
+        """Forgets the recurrent states (a new episode starts)."""
+        self.states = {}
+
+    def _module_inputs(self, module: Any, agents: list[str], observations: dict) -> dict:
+        batch = {Columns.OBS: stack_observations([observations[a] for a in agents])}
+        if module.is_stateful():  # add the time axis and each agent's state
+            batch[Columns.OBS] = tree.map_structure(lambda x: x.unsqueeze(1), batch[Columns.OBS])
+            initial = module.get_initial_state()
+            states = [self.states.get(a, initial) for a in agents]
+            batch[Columns.STATE_IN] = stack_observations(states)
+        return batch
+
+    def _keep_states(self, module: Any, agents: list[str], out: dict) -> torch.Tensor:
+        inputs = out[Columns.ACTION_DIST_INPUTS]
+        if not module.is_stateful():
+            return inputs
+        for index, agent in enumerate(agents):
+            self.states[agent] = tree.map_structure(
+                lambda x, i=index: x[i].cpu().numpy(), out[Columns.STATE_OUT]
+            )
+        return inputs[:, 0]  # drop the time axis
 
     @torch.no_grad()
     def act(self, observations: dict[str, Any]) -> dict[str, Any]:
@@ -74,8 +100,8 @@ class DecentralizedActors:
         actions: dict[str, Any] = {}
         for module_id, agents in groups.items():
             module = self.modules[module_id]
-            batch = {Columns.OBS: stack_observations([observations[a] for a in agents])}
-            inputs = module.forward_inference(batch)[Columns.ACTION_DIST_INPUTS]
+            batch = self._module_inputs(module, agents, observations)
+            inputs = self._keep_states(module, agents, module.forward_inference(batch))
             dist = module.get_inference_action_dist_cls().from_logits(inputs)
             if self.greedy:
                 dist = dist.to_deterministic()

@@ -8,7 +8,7 @@ import gymnasium as gym
 from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
-from policies.common.actor_critic import ActorCriticModule
+from policies.common.actor_critic import MODEL_CONFIG_KEYS, ActorCriticModule
 from policies.common.sharing import PolicyMapping
 
 
@@ -43,6 +43,7 @@ def configure_actor_critic(
         mid: next(a for a in agents if mapping(a) == mid) for mid in mapping.module_ids(agents)
     }
     options = {
+        **MODEL_CONFIG_KEYS,  # complete: RLlib's connectors read max_seq_len from here
         **model_config,
         "critic_input": critic_input,
         "value_normalization": value_normalization,

@@ -60,3 +60,44 @@ def mask_logits(logits: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor
         return logits
     fill = -3.4028234663852886e38  # MASKED_LOGIT; a local literal so TorchScript can compile it
     return torch.where(mask != 0, logits, torch.full_like(logits, fill))
+
+
+class GRUNet(nn.Module):
+    """MLP features, one GRU layer, a linear head: rMAPPO's recurrent actor or critic.
+
+    Args:
+        in_size: Input features.
+        hidden: MLP sizes; the last one is the GRU's input size.
+        cell_size: The GRU's hidden state size.
+        out_size: Output features.
+        activation: One of ``ACTIVATIONS``.
+        out_gain: Orthogonal gain of the head.
+
+    """
+
+    def __init__(
+        self,
+        in_size: int,
+        hidden: Sequence[int],
+        cell_size: int,
+        out_size: int,
+        activation: str = "tanh",
+        out_gain: float = 1.0,
+    ) -> None:
+        super().__init__()
+        *body, width = list(hidden) or [cell_size]
+        self.features = nn.Sequential(
+            mlp(in_size, body, width, activation), ACTIVATIONS[activation]()
+        )
+        self.gru = nn.GRU(width, cell_size, batch_first=True)
+        for name, param in self.gru.named_parameters():
+            if name.startswith("weight"):
+                nn.init.orthogonal_(param)
+            else:
+                nn.init.zeros_(param)
+        self.head = _init(nn.Linear(cell_size, out_size), out_gain)
+
+    def forward(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x [B, T, in]``, ``h [B, cell]`` -> (``[B, T, out]``, next state ``[B, cell]``)."""
+        out, h_n = self.gru(self.features(x), h.unsqueeze(0).contiguous())  # [B, T, cell]
+        return self.head(out), h_n.squeeze(0)

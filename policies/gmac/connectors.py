@@ -44,18 +44,18 @@ class GMACTargets(CentralizedGAE):
         self.horizon = horizon
         self._mixture: Mixture | None = None
 
-    def _critic_values(self, module: Any, batch: dict) -> np.ndarray:
+    def _critic_values(self, module: Any, batch: dict, layout: Trajectories) -> np.ndarray:
         with torch.no_grad():
-            mixture = module.compute_mixture(batch, raw=True)  # [N, K] each, reward units
-        self._mixture = Mixture(*(x.double().cpu() for x in mixture))
-        return convert_to_numpy(mixture_mean(mixture))  # [N]
+            mixture = module.compute_mixture(batch, raw=True)  # [(B, T | N), K] each
+        self._mixture = Mixture(*(layout.unpad(x).double().cpu() for x in mixture))  # [N, K]
+        return convert_to_numpy(mixture_mean(self._mixture))  # [N]
 
-    def _extra_columns(self, module: Any, batch: dict, trajectories: Trajectories) -> dict:
+    def _extra_columns(self, module: Any, layout: Trajectories, rewards: np.ndarray) -> dict:
         mixture, self._mixture = self._mixture, None
         assert mixture is not None, "_critic_values runs first"
-        rewards = torch.as_tensor(trajectories.rewards, dtype=torch.float64)  # [N]
+        rewards = torch.as_tensor(rewards, dtype=torch.float64)  # [N]
         pieces, start = [], 0
-        for length, ended in zip(trajectories.lengths, trajectories.terminated, strict=True):
+        for length, ended in zip(layout.lengths, layout.terminated, strict=True):
             rows = slice(start, start + length)
             steps = sr_lambda_targets(
                 rewards[start : start + length - 1],

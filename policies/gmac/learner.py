@@ -25,7 +25,7 @@ from policies.common.ppo_losses import masked_mean
 from policies.gmac.connectors import TARGET_MEANS, TARGET_STDS, TARGET_WEIGHTS, GMACTargets
 from policies.gmac.distribution import Mixture, energy_distance, mixture_mean, mixture_stats
 from policies.mappo.connectors import CentralizedGAE
-from policies.mappo.learner import MAPPOTorchLearner
+from policies.mappo.learner import MAPPOTorchLearner, valid_rows
 
 
 class GMACTorchLearner(MAPPOTorchLearner):
@@ -71,7 +71,8 @@ class GMACTorchLearner(MAPPOTorchLearner):
                 "gmac_mean_std": stats["mean_std"],
                 "gmac_max_weight": stats["max_weight"],
                 LEARNER_RESULTS_VF_EXPLAINED_VAR_KEY: explained_variance(
-                    batch[Postprocessing.VALUE_TARGETS], values
+                    valid_rows(batch[Postprocessing.VALUE_TARGETS], mask),
+                    valid_rows(values, mask),
                 ),
             },
             key=self._module_id,

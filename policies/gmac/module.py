@@ -19,12 +19,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from ray.rllib.core.columns import Columns
 from ray.rllib.utils.annotations import override
 from torch import nn
 
 from policies.common.actor_critic import ActorCriticModule
-from policies.common.networks import mlp
+from policies.common.networks import GRUNet, mlp
 from policies.gmac.distribution import Mixture, mixture_from_head, mixture_mean
 
 #: ``training.gmac`` options and their defaults (K=3 and a tiny init scale per the issue and
@@ -47,7 +46,10 @@ class GMACModule(ActorCriticModule):
         self.n_components = int(config.get("gmac_components", GMAC_DEFAULTS["components"]))
         self.min_std = float(config.get("gmac_min_std", GMAC_DEFAULTS["min_std"]))
         gain = float(config.get("gmac_init_scale", GMAC_DEFAULTS["init_scale"]))
-        return mlp(in_size, hidden, 3 * self.n_components, activation, out_gain=gain)
+        out = 3 * self.n_components
+        if self.recurrent:
+            return GRUNet(in_size, hidden, self.cell_size, out, activation, out_gain=gain)
+        return mlp(in_size, hidden, out, activation, out_gain=gain)
 
     def compute_mixture(self, batch: dict[str, Any], raw: bool = False) -> Mixture:
         """The critic's value distribution, ``[B, K]`` per field.
@@ -57,7 +59,7 @@ class GMACModule(ActorCriticModule):
             raw: In reward units instead of the (normalized) space the head predicts in.
 
         """
-        head = self.vf(self._critic_features(batch[Columns.OBS]))  # [B, 3K]
+        head = self._critic(batch)[0]  # [B, (T,) 3K]
         mixture = mixture_from_head(head, self.min_std)
         return self.to_raw(mixture) if raw else mixture
 

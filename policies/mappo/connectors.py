@@ -27,6 +27,7 @@ from ray.rllib.core.rl_module.apis.value_function_api import ValueFunctionAPI
 from ray.rllib.evaluation.postprocessing import Postprocessing
 from ray.rllib.utils.annotations import override
 from ray.rllib.utils.numpy import convert_to_numpy
+from ray.rllib.utils.postprocessing.zero_padding import split_and_zero_pad_n_episodes
 
 from policies.common.gae import gae
 
@@ -60,11 +61,35 @@ def trajectory_gae(
 
 @dataclass(frozen=True)
 class Trajectories:
-    """How a module's batch splits into trajectories (each ``T + 1`` rows, see above)."""
+    """How a module's batch splits into trajectories (each ``T + 1`` rows, see above).
+
+    For a recurrent (stateful) module RLlib lays the batch out as ``[B, max_seq_len, ...]``:
+    each trajectory split into chunks of ``seq_len`` rows, the last chunk zero-padded.
+    ``unpad`` turns such columns into flat rows ``[N, ...]`` in trajectory order and ``pad``
+    back; for other modules (``seq_len`` None) both return their input.
+    """
 
     lengths: list[int]
     terminated: list[bool]
-    rewards: np.ndarray  # [N]
+    seq_len: int | None = None
+
+    def unpad(self, x: Any) -> Any:
+        """``[B, seq_len, ...]`` -> ``[N, ...]`` (numpy or torch)."""
+        if self.seq_len is None:
+            return x
+        rows, pieces = 0, []
+        for length in self.lengths:
+            chunks = -(-length // self.seq_len)  # ceil
+            flat = x[rows : rows + chunks].reshape(chunks * self.seq_len, *x.shape[2:])
+            pieces.append(flat[:length])
+            rows += chunks
+        return torch.cat(pieces) if isinstance(x, torch.Tensor) else np.concatenate(pieces)
+
+    def pad(self, x: np.ndarray) -> np.ndarray:
+        """``[N, ...]`` -> ``[B, seq_len, ...]``, the layout of the module's batch."""
+        if self.seq_len is None:
+            return x
+        return np.stack(split_and_zero_pad_n_episodes(x, self.lengths, self.seq_len))
 
 
 class CentralizedGAE(ConnectorV2):
@@ -78,39 +103,38 @@ class CentralizedGAE(ConnectorV2):
         self.lambda_ = lambda_
         self._to_tensor: NumpyToTensor | None = None
 
-    def _critic_values(self, module: Any, batch: dict) -> np.ndarray:
+    def _critic_values(self, module: Any, batch: dict, layout: Trajectories) -> np.ndarray:
         """The critic's value of every row, in reward units: ``[N]``."""
         with torch.no_grad():
-            return convert_to_numpy(module.compute_values(batch))
+            return layout.unpad(convert_to_numpy(module.compute_values(batch)))
 
-    def _extra_columns(self, module: Any, batch: dict, trajectories: Trajectories) -> dict:
-        """More learner columns (none here; GMAC adds its distributional targets)."""
+    def _extra_columns(self, module: Any, layout: Trajectories, rewards: np.ndarray) -> dict:
+        """More learner columns, ``[N, ...]`` (none here; GMAC adds its targets)."""
         return {}
 
     def _module_results(self, module: Any, batch: dict, episodes: list) -> dict[str, np.ndarray]:
-        if module.is_stateful():
-            raise NotImplementedError("recurrent critics are not supported by this connector yet")
-        values = self._critic_values(module, batch)  # [N], reward units
-        rewards = convert_to_numpy(batch[Columns.REWARDS])
-        trajectories = Trajectories(
+        layout = Trajectories(
             lengths=[len(e) for e in episodes],
             terminated=[bool(e.is_terminated) for e in episodes],
-            rewards=rewards,
+            seq_len=module.model_config["max_seq_len"] if module.is_stateful() else None,
         )
+        values = self._critic_values(module, batch, layout)  # [N], reward units
+        rewards = layout.unpad(convert_to_numpy(batch[Columns.REWARDS]))  # [N]
         advantages, targets = trajectory_gae(
-            values, rewards, trajectories.lengths, trajectories.terminated, self.gamma, self.lambda_
+            values, rewards, layout.lengths, layout.terminated, self.gamma, self.lambda_
         )
-        valid = _loss_mask(batch, len(values))
+        valid = layout.unpad(_loss_mask(batch, convert_to_numpy(batch[Columns.REWARDS]).shape))
         norm = getattr(module, "value_norm", None)
         if norm is not None:
             norm.update(torch.as_tensor(targets[valid]))
         advantages = (advantages - advantages[valid].mean()) / max(1e-4, advantages[valid].std())
-        return {
+        results = {
             Postprocessing.ADVANTAGES: advantages.astype(np.float32),
             Postprocessing.VALUE_TARGETS: targets.astype(np.float32),
             Columns.VF_PREDS: values.astype(np.float32),
-            **self._extra_columns(module, batch, trajectories),
+            **self._extra_columns(module, layout, rewards),
         }
+        return {key: layout.pad(column) for key, column in results.items()}
 
     @override(ConnectorV2)
     def __call__(self, *, rl_module: Any, episodes: list, batch: dict, **kwargs: Any) -> Any:
@@ -133,6 +157,6 @@ class CentralizedGAE(ConnectorV2):
         return batch
 
 
-def _loss_mask(batch: dict, size: int) -> np.ndarray:
+def _loss_mask(batch: dict, shape: tuple[int, ...]) -> np.ndarray:
     mask = batch.get(Columns.LOSS_MASK)
-    return np.ones(size, bool) if mask is None else convert_to_numpy(mask).astype(bool)
+    return np.ones(shape, bool) if mask is None else convert_to_numpy(mask).astype(bool)

@@ -21,6 +21,11 @@ from policies.common.ppo_losses import clipped_policy_loss, clipped_value_loss, 
 from policies.mappo.connectors import CentralizedGAE
 
 
+def valid_rows(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """The entries that carry loss weight, flattened (``[B]`` or ``[B, T]`` in, 1-D out)."""
+    return x.reshape(-1) if mask is None else x[mask.bool()]
+
+
 class MAPPOTorchLearner(PPOTorchLearner):
     """PPO's learner with MAPPO's GAE connector and value loss."""
 
@@ -47,7 +52,10 @@ class MAPPOTorchLearner(PPOTorchLearner):
         raw = norm.denormalize(values) if norm is not None else values
         self.metrics.log_value(
             (self._module_id, LEARNER_RESULTS_VF_EXPLAINED_VAR_KEY),
-            explained_variance(batch[Postprocessing.VALUE_TARGETS], raw.detach()),
+            explained_variance(
+                valid_rows(batch[Postprocessing.VALUE_TARGETS], mask),
+                valid_rows(raw.detach(), mask),
+            ),
             window=1,
         )
         return loss
