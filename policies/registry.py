@@ -29,6 +29,10 @@ class AlgoEntry:
         action_spaces: Kinds of action spaces it supports.
         sharing_modes: Values ``multi_agent.sharing`` may take.
         uses_state: Whether training reads the env's global state (CTDE).
+        eval_actions: ``greedy`` or ``stochastic``: how ``marl eval`` acts by default.
+        env_options: ``module:function`` giving env options the algorithm sets.
+        team_view: Whether it trains on the team view (one RLlib agent per team,
+            ``env_wrappers.team``) instead of one RLlib agent per agent.
 
     """
 
@@ -42,6 +46,7 @@ class AlgoEntry:
     uses_state: bool
     eval_actions: str = "stochastic"
     env_options: str | None = None
+    team_view: bool = False
 
     def new_config(self) -> Any:
         """A fresh AlgorithmConfig of this algorithm."""
@@ -75,6 +80,22 @@ def _actor_critic(name: str, description: str, config_class: str, uses_state: bo
     )
 
 
+def _value_decomposition(name: str, description: str, config_class: str) -> AlgoEntry:
+    """QMIX, VDN or IQL (policies/qmix): one algorithm, three mixers, on the team view."""
+    return AlgoEntry(
+        name=name,
+        description=description,
+        config_class=f"policies.qmix.config:{config_class}",
+        configure="policies.qmix.config:configure_qmix",
+        module_options="policies.qmix.module:MODEL_CONFIG_KEYS",
+        action_spaces=("discrete",),
+        sharing_modes=("shared",),
+        uses_state=name == "qmix",
+        eval_actions="greedy",
+        team_view=True,
+    )
+
+
 ALGORITHMS: dict[str, AlgoEntry] = {
     "ippo": _actor_critic(
         "ippo",
@@ -88,4 +109,11 @@ ALGORITHMS: dict[str, AlgoEntry] = {
         "MAPPOConfig",
         uses_state=True,
     ),
+    "qmix": _value_decomposition(
+        "qmix",
+        "QMIX: per-agent utilities mixed monotonically by a state hypernetwork",
+        "QMIXConfig",
+    ),
+    "vdn": _value_decomposition("vdn", "VDN: QMIX's code, the team value is the sum", "VDNConfig"),
+    "iql": _value_decomposition("iql", "IQL: QMIX's code without a mixer", "IQLConfig"),
 }

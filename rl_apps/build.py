@@ -7,8 +7,8 @@ from typing import Any
 
 import gymnasium as gym
 
-from env_wrappers.make import CatalogEnv, make_rllib_env
-from policies.common.sharing import policy_mapping
+from env_wrappers.make import CatalogEnv, CatalogTeamEnv, make_rllib_env, make_team_env
+from policies.common.sharing import PolicyMapping, policy_mapping
 from policies.registry import ALGORITHMS
 from rl_apps.errors import SpecError
 from rl_apps.spec import ExperimentSpec
@@ -36,6 +36,19 @@ def env_config(spec: ExperimentSpec) -> dict[str, Any]:
     return {"name": spec.env.name, **env_kwargs(spec)}
 
 
+def module_mapping(spec: ExperimentSpec) -> Any:
+    """``agent_id -> module_id``: the spec's sharing mode, or one module per team."""
+    if ALGORITHMS[spec.algo].team_view:
+        return PolicyMapping("individual")  # the team view's agents are the teams
+    return policy_mapping(spec.multi_agent)
+
+
+def make_spec_env(spec: ExperimentSpec, **extra: Any) -> Any:
+    """The env as the algorithm sees it: per agent, or the team view."""
+    make = make_team_env if ALGORITHMS[spec.algo].team_view else make_rllib_env
+    return make(spec.env.name, **env_kwargs(spec), **extra)
+
+
 def probe_env(spec: ExperimentSpec) -> EnvInfo:
     """Builds the env once to read its agents and spaces.
 
@@ -45,7 +58,7 @@ def probe_env(spec: ExperimentSpec) -> EnvInfo:
     """
     kwargs = env_kwargs(spec)
     try:
-        env = make_rllib_env(spec.env.name, **kwargs)
+        env = make_spec_env(spec)
     except Exception as err:  # noqa: BLE001 - any failure here comes from the options
         options = ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) or "defaults"
         problem = f"{spec.env.name} cannot be built with {options}: {type(err).__name__}: {err}"
@@ -75,7 +88,9 @@ def build_algo_config(spec: ExperimentSpec, info: EnvInfo | None = None) -> Any:
     entry = ALGORITHMS[spec.algo]
     info = info or probe_env(spec)
     config = entry.new_config()
-    config.environment(env=CatalogEnv, env_config=env_config(spec))
+    env_class = CatalogTeamEnv if entry.team_view else CatalogEnv
+    config.environment(env=env_class, env_config=env_config(spec))
+    _check_action_spaces(spec, info)
     for section in SECTIONS:
         kwargs = _section_kwargs(spec, section)
         if section == "rl_module":
@@ -83,7 +98,7 @@ def build_algo_config(spec: ExperimentSpec, info: EnvInfo | None = None) -> Any:
         if kwargs:
             getattr(config, section)(**kwargs)
     config.debugging(seed=spec.seed)
-    mapping = policy_mapping(spec.multi_agent)
+    mapping = module_mapping(spec)
     problems = mapping.problems(info.agents)
     if problems:
         raise SpecError(spec.source, [("multi_agent.groups", p) for p in problems])
@@ -102,3 +117,23 @@ def build_algo_config(spec: ExperimentSpec, info: EnvInfo | None = None) -> Any:
             spec.source, [("", f"RLlib rejects the configuration: {message}")]
         ) from None
     return config
+
+
+def _check_action_spaces(spec: ExperimentSpec, info: EnvInfo) -> None:
+    entry = ALGORITHMS[spec.algo]
+    kinds = {
+        "continuous" if isinstance(space, gym.spaces.Box) else "discrete"
+        for space in info.action_spaces.values()
+    }
+    unsupported = sorted(kinds - set(entry.action_spaces))
+    if unsupported:
+        raise SpecError(
+            spec.source,
+            [
+                (
+                    "algo",
+                    f"{spec.algo} supports {'/'.join(entry.action_spaces)} actions; "
+                    f"{spec.env.name} has {unsupported[0]} actions",
+                )
+            ],
+        )

@@ -88,6 +88,12 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help="also write the JSON report to this file")
     _add_trust(p)
     p.add_argument(
+        "--q-table",
+        action="store_true",
+        help="QMIX/VDN/IQL: print utilities and Q_tot for every joint action (first state) "
+        "and along an episode",
+    )
+    p.add_argument(
         "--value-dist",
         type=Path,
         metavar="OUT.png",
@@ -190,8 +196,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
             baseline=not args.no_baseline,
             value_dist=args.value_dist,
             trust_checkpoint=args.trust_checkpoint,
+            q_table=args.q_table,
         )
     )
+    if args.q_table:
+        from rl_apps.qtable import format_q_table
+
+        for team, tables in report["q_table"].items():
+            print(f"team {team}:\n{format_q_table(tables['first_state'])}", file=sys.stderr)
     text = format_report(report)
     print(text)
     if args.out:

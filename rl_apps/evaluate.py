@@ -21,14 +21,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from env_wrappers.make import make_rllib_env
 from env_wrappers.registry import ENVS
 from policies.common.acting import DecentralizedActors
-from policies.common.sharing import policy_mapping
 from policies.registry import ALGORITHMS
 from rl_apps import checkpoints as ckpt
-from rl_apps.build import env_kwargs
+from rl_apps.build import make_spec_env, module_mapping
 from rl_apps.errors import SpecError
+from rl_apps.qtable import check_team_q, episode_trace, joint_table
 from rl_apps.spec import ExperimentSpec, load_spec
 from rl_apps.value_dist import (
     check_gmac,
@@ -54,6 +53,7 @@ class EvalOptions:
     baseline: bool = True
     value_dist: Path | None = None  # PNG of a GMAC critic's predictions along an episode
     trust_checkpoint: bool = False
+    q_table: bool = False  # QMIX/VDN/IQL: utilities and Q_tot per joint action
 
 
 def check_checkpoint(path: Path, trust: bool = False) -> ExperimentSpec:
@@ -73,13 +73,12 @@ def check_checkpoint(path: Path, trust: bool = False) -> ExperimentSpec:
     return load_spec(path / ckpt.SPEC_COPY)
 
 
-def _env_kwargs(spec: ExperimentSpec, render: bool) -> dict[str, Any]:
-    kwargs = env_kwargs(spec)
-    if render:
-        if "render_mode" not in ENVS[spec.env.name].options():
-            raise SpecError(spec.env.name, [("", "this env cannot render frames")])
-        kwargs["render_mode"] = "rgb_array"
-    return kwargs
+def _render_kwargs(spec: ExperimentSpec, render: bool) -> dict[str, Any]:
+    if not render:
+        return {}
+    if "render_mode" not in ENVS[spec.env.name].options():
+        raise SpecError(spec.env.name, [("", "this env cannot render frames")])
+    return {"render_mode": "rgb_array"}
 
 
 def run_episode(
@@ -138,7 +137,7 @@ def load_actors(
     config = ALGORITHMS[spec.algo].new_config()
     return DecentralizedActors(
         modules,
-        policy_mapping(spec.multi_agent),
+        module_mapping(spec),
         dict(env.action_spaces),
         greedy=greedy,
         normalize_actions=spec.environment.get("normalize_actions", config.normalize_actions),
@@ -154,7 +153,9 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
     spec = check_checkpoint(opts.checkpoint, opts.trust_checkpoint)
     if opts.value_dist is not None:
         check_gmac(spec, opts.checkpoint)
-    env = make_rllib_env(spec.env.name, **_env_kwargs(spec, opts.render is not None))
+    if opts.q_table:
+        check_team_q(spec, opts.checkpoint)
+    env = make_spec_env(spec, **_render_kwargs(spec, opts.render is not None))
     actions = opts.actions or ALGORITHMS[spec.algo].eval_actions
     torch.manual_seed(opts.seed)  # stochastic evaluation repeats with the same --seed
     actors = load_actors(opts.checkpoint, spec, env, greedy=actions == "greedy")
@@ -182,6 +183,8 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         report["render"] = str(opts.render)
     if opts.value_dist is not None:
         report["value_dist"] = _value_dist(env, actors, spec, opts)
+    if opts.q_table:
+        report["q_table"] = _q_tables(env, actors, opts.seed)
     env.close()
     return report
 
@@ -197,6 +200,18 @@ def _value_dist(
     mixtures = predicted_mixtures(actors.modules, spec, observations)
     plot_value_distributions(mixtures, realized, opts.value_dist)
     return {"png": str(opts.value_dist), "states": value_dist_report(mixtures, realized)}
+
+
+def _q_tables(env: Any, actors: DecentralizedActors, seed: int) -> dict[str, Any]:
+    """Per team: the joint Q table at the first state and the greedy episode's trace."""
+    obs, _ = env.reset(seed=seed)
+    return {
+        team: {
+            "first_state": joint_table(actors.modules[team], obs[team]),
+            "episode": episode_trace(actors.modules[team], env, team, seed),
+        }
+        for team in obs
+    }
 
 
 def format_report(report: dict[str, Any]) -> str:

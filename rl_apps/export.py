@@ -25,6 +25,8 @@ def export_checkpoint(checkpoint: Path, out_dir: Path, trust: bool = False) -> l
     env = make_rllib_env(spec.env.name, **options)
     agents = list(env.possible_agents)
     env.close()
+    if ALGORITHMS[spec.algo].team_view:
+        raise SpecError(str(checkpoint), [("algo", f"{spec.algo} actors cannot be exported yet")])
     if spec.rl_module.get("model_config", {}).get("use_gru"):
         raise SpecError(
             str(checkpoint),

@@ -33,16 +33,25 @@ def _get(result: dict[str, Any], *path: str, default: Any = None) -> Any:
     return node
 
 
+def _count(value: Any) -> int:
+    """A step or episode count; missing or NaN (every env runner failed) counts as 0."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0
+    return int(number) if math.isfinite(number) else 0
+
+
 def headline(result: dict[str, Any], elapsed_s: float, agents: list[str]) -> dict[str, Any]:
     """The per-iteration row of progress.csv from an RLlib result dict."""
     runners = result.get("env_runners", {})
-    steps_iter = int(runners.get("num_env_steps_sampled", 0) or 0)
+    steps_iter = _count(runners.get("num_env_steps_sampled"))  # NaN when no runner reported
     iter_time = float(result.get("time_this_iter_s") or 0.0)
     row: dict[str, Any] = {
         "iteration": int(result["training_iteration"]),
-        "env_steps": int(_get(result, "env_runners", "num_env_steps_sampled_lifetime", default=0)),
+        "env_steps": _count(_get(result, "env_runners", "num_env_steps_sampled_lifetime")),
         "env_steps_iter": steps_iter,
-        "episodes": int(runners.get("num_episodes_lifetime", 0) or 0),
+        "episodes": _count(runners.get("num_episodes_lifetime")),
         "team_return_mean": _finite(runners.get("episode_return_mean")),
         "episode_len_mean": _finite(runners.get("episode_len_mean")),
         "steps_per_s": round(steps_iter / iter_time, 1) if iter_time > 0 else None,

@@ -6,8 +6,10 @@ naming the file, the dotted path and what is wrong; ``SpecError`` makes the CLI 
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
@@ -70,6 +72,18 @@ class BenchmarkSpec(BaseModel):
     source: str = ""
 
 
+class WandbSpec(BaseModel):
+    """``wandb:`` — log to Weights & Biases (see rl_apps.wandb_logging); no credentials here."""
+
+    model_config = ConfigDict(extra="forbid")
+    project: Annotated[str, Field(min_length=1)] = "marl"
+    entity: str | None = None
+    group: str | None = None
+    tags: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list)
+    notes: str | None = None
+    mode: Literal["online", "offline", "disabled"] | None = None  # None: see resolve_mode
+
+
 class ExperimentSpec(BaseModel):
     """A whole experiment; the sections are RLlib builder-method keyword arguments."""
 
@@ -81,6 +95,7 @@ class ExperimentSpec(BaseModel):
     stop: StopSpec
     checkpoint: CheckpointSpec = Field(default_factory=CheckpointSpec)
     benchmark: BenchmarkSpec | None = None
+    wandb: WandbSpec | None = None
     environment: dict[str, Any] = Field(default_factory=dict)
     env_runners: dict[str, Any] = Field(default_factory=dict)
     learners: dict[str, Any] = Field(default_factory=dict)
@@ -90,6 +105,7 @@ class ExperimentSpec(BaseModel):
     evaluation: dict[str, Any] = Field(default_factory=dict)
     fault_tolerance: dict[str, Any] = Field(default_factory=dict)
     debugging: dict[str, Any] = Field(default_factory=dict)
+    reporting: dict[str, Any] = Field(default_factory=dict)
     _source: str = PrivateAttr(default="<spec>")
 
     @property
@@ -107,7 +123,11 @@ _NESTED = {
     ("stop",): StopSpec,
     ("checkpoint",): CheckpointSpec,
     ("benchmark",): BenchmarkSpec,
+    ("wandb",): WandbSpec,
 }
+#: Credential-like key names and values (wandb API keys: 40 hex digits, or ``local-...``).
+_SECRET_KEY = re.compile(r"api[_-]?key|token|secret|password|passwd|credential", re.IGNORECASE)
+_SECRET_VALUE = re.compile(r"\s*([0-9a-fA-F]{40}|local-\S+)\s*")
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -152,6 +172,23 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
                 raise SpecError("--set", [(text, f"{where} is not a mapping")])
         node[keys[-1]] = value
     return data
+
+
+def find_secrets(node: Any, path: str = "", known: tuple[str, ...] = ()) -> Problems:
+    """Paths whose key or value looks like a credential, or contains one of ``known``."""
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    problems: Problems = []
+    for key, value in items:
+        where = f"{path}.{key}" if path else str(key)
+        if _SECRET_KEY.search(str(key)):
+            problems.append((where, "looks like a credential: never put keys or tokens in a spec"))
+        elif isinstance(value, str) and (
+            _SECRET_VALUE.fullmatch(value) or any(len(k) >= 16 and k in value for k in known)
+        ):
+            problems.append((where, "value looks like an API key: use WANDB_API_KEY instead"))
+        elif isinstance(value, dict | list):
+            problems += find_secrets(value, where, known)
+    return problems
 
 
 def _pydantic_problems(err: ValidationError) -> Problems:
@@ -234,6 +271,9 @@ def _check_algo_options(entry: Any, sections: dict[str, dict]) -> Problems:
 
 def validate_spec(raw: dict[str, Any], source: str) -> ExperimentSpec:
     """Validates a raw spec mapping completely; raises SpecError listing every problem."""
+    secrets_found = find_secrets(raw, known=(os.environ.get("WANDB_API_KEY", "").strip(),))
+    if secrets_found:  # alone: other messages may quote the offending value
+        raise SpecError(source, secrets_found)
     problems: Problems = []
     spec = None
     try:

@@ -119,6 +119,19 @@ class DebuggingRules(_Rules):
     log_level: Literal["DEBUG", "INFO", "WARN", "ERROR"] | None = None
 
 
+class ReportingRules(_Rules):
+    """`reporting:` how much work one training iteration does.
+
+    Replay-based algorithms (QMIX) sample in small rounds until an iteration has
+    ``min_sample_timesteps_per_iteration`` env steps.
+    """
+
+    min_sample_timesteps_per_iteration: NonNegInt | None = None
+    min_train_timesteps_per_iteration: NonNegInt | None = None
+    min_time_s_per_iteration: NonNegFloat | None = None
+    metrics_num_episodes_for_smoothing: PosInt | None = None
+
+
 RULES: dict[str, type[_Rules]] = {
     "environment": EnvironmentRules,
     "env_runners": EnvRunnersRules,
@@ -129,6 +142,7 @@ RULES: dict[str, type[_Rules]] = {
     "evaluation": EvaluationRules,
     "fault_tolerance": FaultToleranceRules,
     "debugging": DebuggingRules,
+    "reporting": ReportingRules,
 }
 SECTIONS = tuple(RULES)
 

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from rl_apps import checkpoints as ckpt
-from rl_apps import rundir
+from rl_apps import rundir, wandb_logging
 from rl_apps.build import build_algo_config, probe_env
 from rl_apps.errors import RunError, SpecError
 from rl_apps.metrics import flatten_scalars, format_progress, headline, progress_columns
@@ -56,6 +56,7 @@ class RunState:
     stalled: int = 0
     last_checkpoint: Path | None = None
     saved_iteration: int | None = None
+    wandb: wandb_logging.WandbRun = field(default_factory=wandb_logging.WandbRun)
 
 
 def _load(opts: TrainOptions) -> tuple[ExperimentSpec, Path | None]:
@@ -109,7 +110,9 @@ def _iterate(algo: Any, state: RunState, writer: rundir.MetricsWriter, echo: Cal
         result = algo.train()
         elapsed = state.start_counters.elapsed_s + time.monotonic() - session_start
         row = headline(result, elapsed, state.agents)
-        writer.append(row, {"elapsed_s": elapsed, **flatten_scalars(result)})
+        scalars = {"elapsed_s": elapsed, **flatten_scalars(result)}
+        writer.append(row, scalars)
+        state.wandb.log(row, scalars)
         state.last_row = row
         echo(format_progress(row))
         state.stalled = state.stalled + 1 if row["env_steps_iter"] == 0 else 0
@@ -134,14 +137,33 @@ def _restore(algo: Any, checkpoint: Path, echo: Callable) -> ckpt.Counters:
         f"resumed from {checkpoint} (iteration {counters.iteration}, "
         f"{counters.env_steps:,} env steps)"
     )
+    if getattr(algo, "local_replay_buffer", None) is not None:
+        _record_empty_buffer(checkpoint, counters, echo)
     return counters
+
+
+#: Written to the run directory whenever a replay-based run resumes.
+RESUME_NOTES = "resume_notes.txt"
+
+
+def _record_empty_buffer(checkpoint: Path, counters: ckpt.Counters, echo: Callable) -> None:
+    """RLlib's new-stack checkpoints hold no replay buffer: say so, in the run directory too."""
+    note = (
+        f"iteration {counters.iteration}: resumed with an EMPTY replay buffer (RLlib 2.60's "
+        "new-stack checkpoints do not store it); updates use only experience sampled after "
+        "the resume"
+    )
+    echo(f"  note: {note}")
+    with (checkpoint.parent.parent / RESUME_NOTES).open("a") as notes:
+        notes.write(note + "\n")
 
 
 def _finish(state: RunState, reason: str, echo: Callable) -> dict[str, Any]:
     rows = rundir.read_progress(state.run_dir)
     if rows and rows[0]["team_return_mean"]:
         state.first_return = float(rows[0]["team_return_mean"])
-    plot_learning_curve(rows, state.run_dir / "learning_curve.png", state.spec.name)
+    curve = state.run_dir / "learning_curve.png"
+    plot_learning_curve(rows, curve, state.spec.name)
     row = state.last_row or {}
     summary = {
         "name": state.spec.name,
@@ -156,6 +178,7 @@ def _finish(state: RunState, reason: str, echo: Callable) -> dict[str, Any]:
         "checkpoint": str(state.last_checkpoint) if state.last_checkpoint else None,
     }
     (state.run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+    state.wandb.log_final(summary, curve)
     _print_summary(summary, echo)
     return summary
 
@@ -213,12 +236,14 @@ def _run(
 ) -> dict[str, Any]:
     echo(f"run directory: {run_dir}")
     algo = config.build_algo()
+    tracker = wandb_logging.WandbRun()
     try:
+        tracker = wandb_logging.start(spec, run_dir, echo)
         counters = ckpt.Counters(0, 0, 0.0)
         if resume_from is not None:
             counters = _restore(algo, resume_from, echo)
             rundir.truncate_metrics(run_dir, counters.iteration)
-        state = RunState(run_dir, spec, agents, counters)
+        state = RunState(run_dir, spec, agents, counters, wandb=tracker)
         writer = rundir.MetricsWriter(run_dir, progress_columns(agents))
         try:
             reason = _iterate(algo, state, writer, echo)
@@ -228,4 +253,5 @@ def _run(
             echo(f"  checkpoint: {_save(algo, state)}")
         return _finish(state, reason, echo)
     finally:
+        tracker.finish()  # flushes an interrupted or failed run too
         algo.stop()

@@ -18,7 +18,6 @@ import torch
 from ray.rllib.core.columns import Columns
 
 from policies.common.acting import stack_observations
-from policies.common.sharing import policy_mapping
 from policies.gmac.distribution import Mixture, mixture_mean
 from rl_apps.errors import SpecError
 from rl_apps.spec import ExperimentSpec
@@ -67,7 +66,9 @@ def returns_to_go(rewards: list[dict], agent: str, gamma: float) -> list[float]:
 def predicted_mixtures(modules: Any, spec: ExperimentSpec, observations: list[dict]) -> dict:
     """``{step: {agent: Mixture}}`` at ``N_STATES`` evenly spaced steps."""
     steps = sorted({int(s) for s in np.linspace(0, len(observations) - 1, N_STATES)})
-    module_for = policy_mapping(spec.multi_agent)
+    from rl_apps.build import module_mapping
+
+    module_for = module_mapping(spec)
     out: dict[int, dict[str, Mixture]] = {}
     for step in steps:
         out[step] = {}

@@ -82,7 +82,7 @@ class DecentralizedActors:
         return batch
 
     def _keep_states(self, module: Any, agents: list[str], out: dict) -> torch.Tensor:
-        inputs = out[Columns.ACTION_DIST_INPUTS]
+        inputs = out.get(Columns.ACTION_DIST_INPUTS)
         if not module.is_stateful():
             return inputs
         for index, agent in enumerate(agents):
@@ -101,11 +101,15 @@ class DecentralizedActors:
         for module_id, agents in groups.items():
             module = self.modules[module_id]
             batch = self._module_inputs(module, agents, observations)
-            inputs = self._keep_states(module, agents, module.forward_inference(batch))
-            dist = module.get_inference_action_dist_cls().from_logits(inputs)
-            if self.greedy:
-                dist = dist.to_deterministic()
-            chosen = dist.sample().cpu().numpy()
+            out = module.forward_inference(batch)
+            if Columns.ACTIONS in out:  # value-based modules choose (greedy) actions themselves
+                chosen = out[Columns.ACTIONS].cpu().numpy()
+            else:
+                inputs = self._keep_states(module, agents, out)
+                dist = module.get_inference_action_dist_cls().from_logits(inputs)
+                if self.greedy:
+                    dist = dist.to_deterministic()
+                chosen = dist.sample().cpu().numpy()
             for agent, action in zip(agents, chosen):
                 space = self.action_spaces[agent]
                 actions[agent] = env_action(

@@ -157,6 +157,35 @@ def td_lambda_targets(
     return torch.stack(returns[::-1], dim=1)  # [B, T, ...]
 
 
+def transition_targets(
+    rewards: torch.Tensor,
+    terminated: torch.Tensor,
+    next_values: torch.Tensor,
+    discount: torch.Tensor | float,
+) -> torch.Tensor:
+    """Targets of sampled transitions: ``r + discount * V(s')``, no bootstrap when terminal.
+
+    For RLlib's n-step transition sampling: ``rewards`` are the already discounted n-step
+    sums and ``discount`` is ``gamma ** n_step`` per row.
+
+    Args:
+        rewards: ``[B]`` (n-step) team rewards.
+        terminated: ``[B]``, 1 where the transition ended in a terminal state.
+        next_values: ``[B, ...]`` target values of the next state (``[B, n_agents]`` for IQL).
+        discount: Scalar or ``[B]``.
+
+    Returns:
+        ``[B, ...]`` detached targets.
+
+    """
+    discount = torch.as_tensor(discount, dtype=next_values.dtype, device=next_values.device)
+    keep = discount * (1.0 - terminated.to(next_values.dtype))  # [B] or []
+    keep = keep.reshape(*keep.shape, *([1] * (next_values.dim() - keep.dim())))
+    reward = rewards.to(next_values.dtype)
+    reward = reward.reshape(*reward.shape, *([1] * (next_values.dim() - reward.dim())))
+    return (reward + keep * next_values).detach()
+
+
 def td_loss(q_taken: torch.Tensor, targets: torch.Tensor, filled: torch.Tensor) -> torch.Tensor:
     """Mean squared TD error over the real steps; padding gets neither loss nor gradient.
 

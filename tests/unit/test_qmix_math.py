@@ -266,3 +266,17 @@ def test_n_must_be_positive():
 def test_td_loss_without_real_steps_is_zero():
     q_taken = torch.ones(2, 3, requires_grad=True)
     assert td_loss(q_taken, torch.zeros(2, 3), torch.zeros(2, 3)).item() == 0.0
+
+
+def test_transition_targets_bootstrap_unless_terminal():
+    from policies.qmix.targets import transition_targets
+
+    rewards = torch.tensor([1.0, 2.0])
+    terminated = torch.tensor([0.0, 1.0])
+    # row 0: 1 + 0.81 * 10 = 9.1 (a 2-step reward, discount gamma^2); row 1: terminal -> 2
+    out = transition_targets(rewards, terminated, torch.tensor([10.0, 99.0]), 0.81)
+    torch.testing.assert_close(out, torch.tensor([9.1, 2.0]))
+    per_agent = transition_targets(
+        rewards, terminated, torch.tensor([[10.0, 20.0], [5.0, 5.0]]), 0.5
+    )
+    torch.testing.assert_close(per_agent, torch.tensor([[6.0, 11.0], [2.0, 2.0]]))

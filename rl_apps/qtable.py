@@ -1,0 +1,91 @@
+"""``marl eval CHECKPOINT --q-table``: what a QMIX/VDN/IQL team module has learned.
+
+At the first state of an evaluation episode it lists every member's utilities ``Q_a`` and
+the mixer's ``Q_tot`` for every joint action (on the single-step matrix games that is the
+whole learned payoff table); along the episode it lists the greedy actions, their utilities
+and ``Q_tot`` at each step. Returned as JSON-ready data; ``format_q_table`` renders text.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import torch
+from ray.rllib.core.columns import Columns
+
+from policies.common.acting import stack_observations
+from rl_apps.errors import SpecError
+from rl_apps.spec import ExperimentSpec
+
+#: Joint action tables larger than this are not enumerated.
+MAX_JOINT_ACTIONS = 4096
+
+
+def check_team_q(spec: ExperimentSpec, checkpoint: Any) -> None:
+    """SpecError unless the checkpoint holds a value-decomposition team module."""
+    from policies.registry import ALGORITHMS
+
+    if not ALGORITHMS[spec.algo].team_view:
+        raise SpecError(
+            str(checkpoint), [("algo", f"--q-table needs qmix, vdn or iql, not {spec.algo}")]
+        )
+
+
+@torch.no_grad()
+def joint_table(module: Any, team_obs: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Utilities of every member and ``Q_tot`` of every joint action at one state."""
+    obs = stack_observations([team_obs])  # [1, ...]
+    utilities = module.agent_q(obs)[0]  # [n, A]
+    n, n_actions = utilities.shape
+    table: dict[str, Any] = {"utilities": utilities.tolist()}
+    if n_actions**n > MAX_JOINT_ACTIONS:
+        return table
+    joint = torch.tensor(list(itertools.product(range(n_actions), repeat=n)))  # [J, n]
+    taken = utilities.gather(1, joint.T).T  # [J, n]
+    state = module.state(obs).expand(len(joint), -1)  # [J, state_dim]
+    q_tot = module.mixer(taken, state)  # [J] ([J, n] without a mixer)
+    if q_tot.dim() > 1:
+        q_tot = q_tot.sum(-1)  # IQL: report the sum of the utilities
+    table["joint_actions"] = joint.tolist()
+    table["q_tot"] = q_tot.tolist()
+    return table
+
+
+@torch.no_grad()
+def episode_trace(module: Any, env: Any, team: str, seed: int) -> list[dict[str, Any]]:
+    """Greedy actions, their utilities and ``Q_tot`` at every step of one episode."""
+    obs, _ = env.reset(seed=seed)
+    steps, done = [], False
+    while not done and team in obs:
+        batch = stack_observations([obs[team]])
+        out = module.forward_inference({Columns.OBS: batch})
+        actions = out[Columns.ACTIONS]  # [1, n]
+        taken = out["q_values"].gather(-1, actions.unsqueeze(-1)).squeeze(-1)  # [1, n]
+        q_tot = module.mixer(taken, module.state(batch))
+        steps.append(
+            {
+                "actions": actions[0].tolist(),
+                "utilities": [round(float(x), 4) for x in taken[0]],
+                "q_tot": round(float(q_tot.sum()), 4),
+            }
+        )
+        joint = {t: out[Columns.ACTIONS][0].numpy() for t in obs if t == team}
+        joint.update({t: env.action_spaces[t].sample() for t in obs if t != team})
+        obs, _, terms, truncs, _ = env.step(joint)
+        done = terms["__all__"] or truncs["__all__"]
+    return steps
+
+
+def format_q_table(table: dict[str, Any]) -> str:
+    """Human-readable utilities and joint ``Q_tot`` table."""
+    lines = ["utilities Q_a (rows: members, columns: actions)"]
+    lines += [
+        f"  member {i}: " + "  ".join(f"{q:8.3f}" for q in row)
+        for i, row in enumerate(table["utilities"])
+    ]
+    if "q_tot" in table:
+        lines.append("Q_tot by joint action")
+        lines += [f"  {tuple(a)}: {q:8.3f}" for a, q in zip(table["joint_actions"], table["q_tot"])]
+    return "\n".join(lines)
