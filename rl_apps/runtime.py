@@ -15,10 +15,11 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rl_apps.errors import ResourceError
+from rl_apps.resources import gpu_fallback
 
 # Ray reads these at import time: keep a local run quiet and off the network.
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -44,6 +45,7 @@ class ResourceRequest:
     cpus: float
     gpus: float
     detail: str
+    custom: dict[str, float] = field(default_factory=dict)
 
 
 def resource_request(config: Any) -> ResourceRequest:
@@ -63,7 +65,15 @@ def resource_request(config: Any) -> ResourceRequest:
         f"{config.num_learners} remote learner(s) x {cpus_per_learner} CPU "
         f"x {gpus_per_learner} GPU"
     )
-    return ResourceRequest(cpus=runners + evaluators + learners, gpus=gpus, detail=detail)
+    custom = _scaled(config.custom_resources_per_env_runner, config.num_env_runners)
+    learner_custom = _scaled(config.custom_resources_per_learner, config.num_learners)
+    for name, amount in learner_custom.items():
+        custom[name] = custom.get(name, 0.0) + amount
+    return ResourceRequest(runners + evaluators + learners, gpus, detail, custom)
+
+
+def _scaled(per_actor: dict[str, float] | None, count: int) -> dict[str, float]:
+    return {name: float(amount) * count for name, amount in (per_actor or {}).items()}
 
 
 def local_resources() -> dict[str, float]:
@@ -91,9 +101,30 @@ def check_resources(config: Any, available: dict[str, float]) -> ResourceRequest
     if request.gpus > gpus + 1e-9:
         raise ResourceError(
             f"the spec requests {request.gpus:g} GPUs ({request.detail}) but the Ray cluster "
-            f"has {gpus:g}; set learners.num_gpus_per_learner: 0 to train on CPU"
+            f"has {gpus:g}; set learners.num_gpus_per_learner: 0 to train on CPU, or "
+            "resources.allow_cpu_fallback: true to fall back to CPU when there is no GPU"
         )
+    for name, amount in request.custom.items():
+        if amount > available.get(name, 0.0) + 1e-9:
+            have = ", ".join(sorted(k for k in available if k not in ("CPU", "GPU")))
+            raise ResourceError(
+                f"the spec requests {amount:g} of the custom resource {name!r} "
+                f"(env_runner_resources / learner_resources) but the Ray cluster has "
+                f"{available.get(name, 0.0):g}; start a node with --resources "
+                f"'{{\"{name}\": 1}}' (cluster resources: {have or 'none'})"
+            )
     return request
+
+
+def fit_resources(
+    config: Any, spec: Any, available: dict[str, float], echo: Any = None
+) -> ResourceRequest:
+    """Applies the spec's CPU fallback (warning through ``echo``), then checks the request."""
+    allow = bool(spec.resources and spec.resources.allow_cpu_fallback)
+    warning = gpu_fallback(config, available.get("GPU", 0.0), allow)
+    if warning and echo:
+        echo(warning)
+    return check_resources(config, available)
 
 
 def current_resources(address: str | None) -> dict[str, float] | None:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from env_wrappers.registry import ENVS, EnvError, check_env_kwargs, did_you_mean
 from policies.registry import ALGORITHMS
 from rl_apps.errors import SpecError
+from rl_apps.resources import ResourcesSpec, expand_resources
 from rl_apps.spec_sections import SECTIONS, validate_section
 
 Problems = list[tuple[str, str]]
@@ -96,6 +97,7 @@ class ExperimentSpec(BaseModel):
     checkpoint: CheckpointSpec = Field(default_factory=CheckpointSpec)
     benchmark: BenchmarkSpec | None = None
     wandb: WandbSpec | None = None
+    resources: ResourcesSpec | None = None
     environment: dict[str, Any] = Field(default_factory=dict)
     env_runners: dict[str, Any] = Field(default_factory=dict)
     learners: dict[str, Any] = Field(default_factory=dict)
@@ -124,6 +126,7 @@ _NESTED = {
     ("checkpoint",): CheckpointSpec,
     ("benchmark",): BenchmarkSpec,
     ("wandb",): WandbSpec,
+    ("resources",): ResourcesSpec,
 }
 #: Credential-like key names and values (wandb API keys: 40 hex digits, or ``local-...``).
 _SECRET_KEY = re.compile(r"api[_-]?key|token|secret|password|passwd|credential", re.IGNORECASE)
@@ -274,7 +277,7 @@ def validate_spec(raw: dict[str, Any], source: str) -> ExperimentSpec:
     secrets_found = find_secrets(raw, known=(os.environ.get("WANDB_API_KEY", "").strip(),))
     if secrets_found:  # alone: other messages may quote the offending value
         raise SpecError(source, secrets_found)
-    problems: Problems = []
+    raw, problems = expand_resources(raw)
     spec = None
     try:
         spec = ExperimentSpec.model_validate(raw)

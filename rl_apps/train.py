@@ -22,7 +22,7 @@ from rl_apps.build import build_algo_config, probe_env
 from rl_apps.errors import RunError, SpecError
 from rl_apps.metrics import flatten_scalars, format_progress, headline, progress_columns
 from rl_apps.plots import plot_learning_curve
-from rl_apps.runtime import check_resources, current_resources, ray_runtime
+from rl_apps.runtime import current_resources, fit_resources, ray_runtime
 from rl_apps.spec import ExperimentSpec, load_spec
 from rl_apps.weights import sync_runner_weights
 
@@ -214,9 +214,9 @@ def train(opts: TrainOptions) -> dict[str, Any]:
     config = build_algo_config(spec, info)
     known = current_resources(opts.address)
     if known is not None:
-        check_resources(config, known)  # before a local Ray instance even starts
+        fit_resources(config, spec, known, opts.echo)  # before a local Ray instance starts
     with ray_runtime(opts.address) as resources:
-        check_resources(config, resources)
+        fit_resources(config, spec, resources, opts.echo if known is None else None)
         run_dir = opts.resume.resolve() if opts.resume else None
         run_dir = run_dir or rundir.new_run_dir(opts.runs_dir, spec.name)
         if resume_from is None:
