@@ -47,6 +47,30 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     _add_trust(p)
 
 
+def _add_tune(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "tune",
+        help="run the spec's Tune search (tune section)",
+        description="Run a Ray Tune search over the spec's tune.search_space (dotted spec "
+        "paths, as --set). Prints a live trial table, then the best trial's config, metric "
+        "and checkpoint; writes best.json in the search directory.",
+    )
+    p.add_argument("spec", nargs="?", type=Path, help="YAML experiment spec with a tune section")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a dotted spec path before the search (repeatable)",
+    )
+    p.add_argument("--address", help="connect to this Ray cluster instead of starting one")
+    p.add_argument("--runs-dir", type=Path, default=None, help="where the search directory goes")
+    p.add_argument(
+        "--resume", type=Path, metavar="SEARCH_DIR", help="continue an interrupted search"
+    )
+
+
 def _add_trust(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--trust-checkpoint",
@@ -109,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="show Ray's own log lines")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train(sub)
+    _add_tune(sub)
     _add_eval(sub)
     p = sub.add_parser(
         "validate",
@@ -183,6 +208,25 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 130 if summary["stopped_because"] == "interrupted" else 0
 
 
+def cmd_tune(args: argparse.Namespace) -> int:
+    from rl_apps.rundir import DEFAULT_RUNS_DIR
+    from rl_apps.tune import TuneOptions, tune
+
+    if args.resume and (args.spec or args.overrides):
+        raise SystemExit("marl tune: give either SPEC (and --set) or --resume SEARCH_DIR")
+    if not args.resume and not args.spec:
+        raise SystemExit("marl tune: give a SPEC with a tune section, or --resume SEARCH_DIR")
+    opts = TuneOptions(
+        spec_path=args.spec,
+        overrides=args.overrides,
+        address=args.address,
+        runs_dir=args.runs_dir or DEFAULT_RUNS_DIR,
+        resume=args.resume,
+    )
+    report = tune(opts)
+    return 130 if report["unfinished_trials"] else 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from rl_apps.evaluate import EvalOptions, evaluate, format_report
 
@@ -230,6 +274,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         try:
             spec = load_spec(Path(path), args.overrides)
             build_algo_config(spec, probe_env(spec))  # env options' values, RLlib's checks
+            if spec.tune is not None:
+                from rl_apps.tune import preflight
+
+                preflight(spec.to_dict(), str(path), spec.tune)  # every edge of the space
             print(f"ok      {path} ({spec.algo} on {spec.env.name})")
         except SpecError as err:
             failed += 1
@@ -302,6 +350,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "train": cmd_train,
+    "tune": cmd_tune,
     "eval": cmd_eval,
     "validate": cmd_validate,
     "envs": cmd_envs,
@@ -314,7 +363,7 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``marl`` console script."""
     args = build_parser().parse_args(argv)
-    if args.command in ("train", "eval", "validate", "export"):
+    if args.command in ("train", "tune", "eval", "validate", "export"):
         from rl_apps.runtime import quiet_ray_logs
 
         quiet_ray_logs(args.verbose)

@@ -19,6 +19,7 @@ from policies.registry import ALGORITHMS
 from rl_apps.errors import SpecError
 from rl_apps.resources import ResourcesSpec, expand_resources
 from rl_apps.spec_sections import SECTIONS, validate_section
+from rl_apps.tune_spec import SchedulerSpec, TuneSpec
 
 Problems = list[tuple[str, str]]
 QUICKSTART = Path(__file__).parent / "specs" / "quickstart.yaml"
@@ -98,6 +99,7 @@ class ExperimentSpec(BaseModel):
     benchmark: BenchmarkSpec | None = None
     wandb: WandbSpec | None = None
     resources: ResourcesSpec | None = None
+    tune: TuneSpec | None = None
     environment: dict[str, Any] = Field(default_factory=dict)
     env_runners: dict[str, Any] = Field(default_factory=dict)
     learners: dict[str, Any] = Field(default_factory=dict)
@@ -127,6 +129,8 @@ _NESTED = {
     ("benchmark",): BenchmarkSpec,
     ("wandb",): WandbSpec,
     ("resources",): ResourcesSpec,
+    ("tune",): TuneSpec,
+    ("tune", "scheduler"): SchedulerSpec,
 }
 #: Credential-like key names and values (wandb API keys: 40 hex digits, or ``local-...``).
 _SECRET_KEY = re.compile(r"api[_-]?key|token|secret|password|passwd|credential", re.IGNORECASE)

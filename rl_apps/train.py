@@ -57,6 +57,8 @@ class RunState:
     last_checkpoint: Path | None = None
     saved_iteration: int | None = None
     wandb: wandb_logging.WandbRun = field(default_factory=wandb_logging.WandbRun)
+    #: Called after every iteration with the row and the checkpoint saved in it (Tune trials).
+    report: Callable[[dict[str, Any], Path | None], None] | None = None
 
 
 def _load(opts: TrainOptions) -> tuple[ExperimentSpec, Path | None]:
@@ -122,9 +124,13 @@ def _iterate(algo: Any, state: RunState, writer: rundir.MetricsWriter, echo: Cal
                 "runners are failing (rerun with --set env_runners.num_env_runners=0 to see "
                 "the env's exception)"
             )
-        if frequency and row["iteration"] % frequency == 0:
-            echo(f"  checkpoint: {_save(algo, state)}")
         reason = _stop_reached(state.spec, row)
+        saved = None
+        if (frequency and row["iteration"] % frequency == 0) or (reason and state.report):
+            saved = _save(algo, state)
+            echo(f"  checkpoint: {saved}")
+        if state.report is not None:
+            state.report(row, saved)
         if reason:
             return reason
 
@@ -223,17 +229,19 @@ def train(opts: TrainOptions) -> dict[str, Any]:
             rundir.write_metadata(run_dir, spec.to_dict(), config.to_dict())
         else:
             (run_dir / rundir.SPEC_FILE).write_text(yaml.safe_dump(spec.to_dict(), sort_keys=False))
-        return _run(config, spec, info.agents, run_dir, resume_from, opts.echo)
+        return run_experiment(config, spec, info.agents, run_dir, resume_from, opts.echo)
 
 
-def _run(
+def run_experiment(
     config: Any,
     spec: ExperimentSpec,
     agents: list[str],
     run_dir: Path,
     resume_from: Path | None,
     echo: Callable,
+    report: Callable[[dict[str, Any], Path | None], None] | None = None,
 ) -> dict[str, Any]:
+    """Builds the algorithm, restores ``resume_from``, iterates to a stop, saves, summarizes."""
     echo(f"run directory: {run_dir}")
     algo = config.build_algo()
     tracker = wandb_logging.WandbRun()
@@ -243,7 +251,7 @@ def _run(
         if resume_from is not None:
             counters = _restore(algo, resume_from, echo)
             rundir.truncate_metrics(run_dir, counters.iteration)
-        state = RunState(run_dir, spec, agents, counters, wandb=tracker)
+        state = RunState(run_dir, spec, agents, counters, wandb=tracker, report=report)
         writer = rundir.MetricsWriter(run_dir, progress_columns(agents))
         try:
             reason = _iterate(algo, state, writer, echo)
