@@ -155,7 +155,8 @@ def ray_runtime(address: str | None = None) -> Iterator[dict[str, float]]:
         if address:
             ray.init(address=address, **kwargs)
         else:
-            ray.init(num_cpus=os.cpu_count(), log_to_driver=False, **kwargs)
+            # "local": always a new instance, never a cluster found in /tmp/ray (use --address)
+            ray.init(address="local", num_cpus=os.cpu_count(), log_to_driver=False, **kwargs)
     try:
         yield dict(ray.cluster_resources())
     finally:

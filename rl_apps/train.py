@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from rl_apps import checkpoints as ckpt
-from rl_apps import rundir, wandb_logging
+from rl_apps import placement, rundir, wandb_logging
 from rl_apps.build import build_algo_config, probe_env
 from rl_apps.errors import RunError, SpecError
 from rl_apps.metrics import flatten_scalars, format_progress, headline, progress_columns
@@ -135,6 +135,12 @@ def _iterate(algo: Any, state: RunState, writer: rundir.MetricsWriter, echo: Cal
             return reason
 
 
+def _record_placement(algo: Any, run_dir: Path, echo: Callable) -> None:
+    where = placement.placement(algo)
+    (run_dir / "placement.json").write_text(json.dumps(where, indent=1))
+    echo(placement.describe(where))
+
+
 def _restore(algo: Any, checkpoint: Path, echo: Callable) -> ckpt.Counters:
     counters = ckpt.read_counters(checkpoint)
     algo.restore_from_path(str(checkpoint))
@@ -244,6 +250,7 @@ def run_experiment(
     """Builds the algorithm, restores ``resume_from``, iterates to a stop, saves, summarizes."""
     echo(f"run directory: {run_dir}")
     algo = config.build_algo()
+    _record_placement(algo, run_dir, echo)
     tracker = wandb_logging.WandbRun()
     try:
         tracker = wandb_logging.start(spec, run_dir, echo)
