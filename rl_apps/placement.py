@@ -18,7 +18,10 @@ def _where() -> dict[str, Any]:
 
 
 def placement(algo: Any) -> dict[str, Any]:
-    """Node ids of the driver, the remote env runners and the learners of ``algo``."""
+    """Node ids of the driver, the remote env runners and the learners of ``algo``.
+
+    ``nodes`` maps each live node id to the resources it offers (CPU, GPU, custom ones).
+    """
     runners = []
     if algo.env_runner_group is not None and algo.env_runner_group.num_remote_env_runners():
         runners = algo.env_runner_group.foreach_env_runner(
@@ -26,7 +29,10 @@ def placement(algo: Any) -> dict[str, Any]:
         )
     learners = algo.learner_group.foreach_learner(lambda _learner: _where())
     learners = [r.get() if hasattr(r, "get") else r for r in learners]
-    return {"driver": _where(), "env_runners": runners, "learners": learners}
+    import ray
+
+    nodes = {n["NodeID"]: n["Resources"] for n in ray.nodes() if n.get("Alive")}
+    return {"driver": _where(), "env_runners": runners, "learners": learners, "nodes": nodes}
 
 
 def describe(where: dict[str, Any]) -> str:

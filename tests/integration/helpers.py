@@ -10,12 +10,22 @@ from pathlib import Path
 from ..conftest import ROOT
 
 
-def run_marl(*args: str, cwd: Path, timeout: float = 420) -> subprocess.CompletedProcess:
-    """Runs ``python -m rl_apps.cli ARGS`` (the `marl` script's entry point)."""
+def run_marl(
+    *args: str,
+    cwd: Path,
+    timeout: float = 420,
+    script: Path | None = None,
+    script_args: list[str] | None = None,
+) -> subprocess.CompletedProcess:
+    """Runs ``python -m rl_apps.cli ARGS`` (the `marl` script's entry point).
+
+    With ``script``, runs ``python SCRIPT SCRIPT_ARGS ARGS`` instead (a wrapper around the CLI).
+    """
     env = {**os.environ, "WANDB_MODE": "offline", "RAY_USAGE_STATS_ENABLED": "0"}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    command = [str(script), *(script_args or [])] if script else ["-m", "rl_apps.cli"]
     return subprocess.run(
-        [sys.executable, "-m", "rl_apps.cli", *args],
+        [sys.executable, *command, *args],
         cwd=cwd,
         env=env,
         capture_output=True,
