@@ -8,6 +8,7 @@ Our own options, valid for every env:
 - ``agent_id``: append a one-hot agent index to each local observation;
 - ``pad``: pad heterogeneous observation and action spaces (padded actions are masked);
 - ``wrappers``: supersuit wrappers applied in order (see ``env_wrappers.preprocess``);
+- ``step_error_rate``: fault injection, a fraction of ``step`` calls raise (``env_wrappers.chaos``);
 - team view only: ``teams`` (``{team: [agents]}``, default by name prefix) and
   ``team_reward`` (``auto``: mean for envs with one shared reward, else sum).
 """
@@ -18,6 +19,7 @@ from typing import Any
 
 from pettingzoo.utils.env import ParallelEnv
 
+from env_wrappers.chaos import FlakyParallelEnv
 from env_wrappers.pettingzoo import PettingZooEnv
 from env_wrappers.preprocess import apply_wrappers, pad_agents
 from env_wrappers.registry import (
@@ -47,6 +49,8 @@ def _split(name: str, kwargs: dict[str, Any], team: bool = False) -> tuple[dict,
 
 def _parallel(name: str, env_kwargs: dict, ours: dict) -> tuple[ParallelEnv, Any]:
     env = apply_wrappers(get_entry(name).factory()(**env_kwargs), ours["wrappers"])
+    if ours["step_error_rate"]:
+        env = FlakyParallelEnv(env, ours["step_error_rate"])
     if ours["pad"]:
         return pad_agents(env)
     return env, None

@@ -25,6 +25,7 @@ WRAPPER_KWARGS: dict[str, Any] = {
     "agent_id": False,
     "pad": False,
     "wrappers": [],
+    "step_error_rate": 0.0,
 }
 #: Options of the team view only (joint algorithms).
 TEAM_KWARGS: dict[str, Any] = {"teams": None, "team_reward": "auto"}
@@ -177,4 +178,7 @@ def _check_own_values(kwargs: dict[str, Any]) -> list[str]:
     if kwargs.get("team_reward", "auto") not in ("auto", "sum", "mean"):
         problems.append(f"team_reward must be auto, sum or mean, got {kwargs['team_reward']!r}")
     problems += check_wrappers(kwargs.get("wrappers", []))
+    rate = kwargs.get("step_error_rate", 0.0)
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+        problems.append(f"step_error_rate must be a number in [0, 1), got {rate!r}")
     return problems

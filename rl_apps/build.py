@@ -73,6 +73,15 @@ def probe_env(spec: ExperimentSpec) -> EnvInfo:
         env.close()
 
 
+#: marl's fault-tolerance defaults: restart crashed env runners (after 5 s, not RLlib's 60)
+#: and rebuild a sub-environment whose step raised instead of losing the whole env runner.
+FAULT_TOLERANCE_DEFAULTS: dict[str, Any] = {
+    "restart_failed_env_runners": True,
+    "restart_failed_sub_environments": True,
+    "delay_between_env_runner_restarts_s": 5.0,
+}
+
+
 def _section_kwargs(spec: ExperimentSpec, section: str) -> dict[str, Any]:
     own = OWN_KEYS.get(section, set())
     return {k: v for k, v in getattr(spec, section).items() if k not in own}
@@ -91,6 +100,7 @@ def build_algo_config(spec: ExperimentSpec, info: EnvInfo | None = None) -> Any:
     env_class = CatalogTeamEnv if entry.team_view else CatalogEnv
     config.environment(env=env_class, env_config=env_config(spec))
     _check_action_spaces(spec, info)
+    config.fault_tolerance(**FAULT_TOLERANCE_DEFAULTS)  # the spec's section overrides
     for section in SECTIONS:
         kwargs = _section_kwargs(spec, section)
         if section == "rl_module":

@@ -179,6 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all)")
     p.add_argument("--envs", action="store_true", help="measure env wrapper overhead instead")
     p.add_argument(
+        "--scaling",
+        action="store_true",
+        help="measure sampling env steps/s with 1, 2 and 4 env runners on a local 4-node cluster",
+    )
+    p.add_argument(
         "--table",
         action="store_true",
         help="regenerate README.md's benchmark table from the results, run nothing",
@@ -190,7 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="with --envs: only this env (repeatable; default: every fast env)",
     )
-    p.add_argument("--steps", type=int, default=20_000, help="with --envs: steps per measurement")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=20_000,
+        help="with --envs: steps per measurement; with --scaling: env steps per runner",
+    )
     p.add_argument(
         "--out",
         type=Path,
@@ -384,6 +394,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if args.table:
         return _bench_table(args)
+    if args.scaling:
+        from rl_apps.bench_scaling import bench_scaling
+
+        if args.steps < 100:
+            raise SpecError("--steps", [("", "must be at least 100")])
+        bench_scaling(args.out, steps_per_runner=args.steps)
+        print(f"wrote {args.out / 'scaling.json'} and {args.out / 'scaling.md'}")
+        return 0
     if not args.envs:
         return _bench_suite(args)
     if args.steps < 100:
