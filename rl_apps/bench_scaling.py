@@ -79,6 +79,7 @@ def bench_scaling(
             cluster.add_node(num_cpus=1)
         ray.init(address=cluster.address, include_dashboard=False, log_to_driver=False)
         rows = []
+        print("| env runners | nodes used | env steps/s | per runner | speedup |", flush=True)
         for count in counts:
             rows.append(measure(spec_path, count, steps_per_runner))
             print(_row_text(rows[-1], rows[0]), flush=True)
