@@ -179,6 +179,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all)")
     p.add_argument("--envs", action="store_true", help="measure env wrapper overhead instead")
     p.add_argument(
+        "--learner-cost",
+        action="store_true",
+        help="measure the learner update time per iteration of the named benchmarks",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="with --learner-cost: override a spec path of every named benchmark",
+    )
+    p.add_argument(
         "--scaling",
         action="store_true",
         help="measure sampling env steps/s with 1, 2 and 4 env runners on a local 4-node cluster",
@@ -394,6 +407,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if args.table:
         return _bench_table(args)
+    if args.learner_cost:
+        from rl_apps.bench_learner import bench_learner_cost
+
+        if not args.names:
+            raise SpecError("--learner-cost", [("", "name the benchmarks to measure")])
+        bench_learner_cost(args.out, args.names, args.overrides)
+        return 0
     if args.scaling:
         from rl_apps.bench_scaling import bench_scaling
 

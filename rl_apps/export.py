@@ -26,7 +26,7 @@ def export_checkpoint(checkpoint: Path, out_dir: Path, trust: bool = False) -> l
     agents = list(env.possible_agents)
     env.close()
     if ALGORITHMS[spec.algo].team_view:
-        raise SpecError(str(checkpoint), [("algo", f"{spec.algo} actors cannot be exported yet")])
+        return _export_teams(checkpoint, spec, out_dir)
     if spec.rl_module.get("model_config", {}).get("use_gru"):
         raise SpecError(
             str(checkpoint),
@@ -42,6 +42,23 @@ def export_checkpoint(checkpoint: Path, out_dir: Path, trust: bool = False) -> l
         ids = agents if options.get("agent_id") else []
         meta = actor_metadata(modules[module_id], module_id, served, ids, normalize)
         written.append(export_actor(modules[module_id], out_dir, meta))
+    return written
+
+
+def _export_teams(checkpoint: Path, spec: Any, out_dir: Path) -> list[Path]:
+    """Team algorithms: per-member actors of every team module."""
+    from ray.rllib.core.rl_module.rl_module import RLModule
+
+    from policies.qmix.export import export_team
+    from rl_apps.build import make_spec_env
+
+    env = make_spec_env(spec)
+    teams = dict(env.teams)
+    env.close()
+    modules = RLModule.from_checkpoint(str(ckpt.module_dir(checkpoint)))
+    written: list[Path] = []
+    for team, members in teams.items():
+        written += export_team(modules[team], team, list(members), out_dir)
     return written
 
 

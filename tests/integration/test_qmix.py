@@ -122,3 +122,25 @@ def test_eval_q_table_on_a_matrix_game(tmp_path):
     expected = [utilities[0, a] + utilities[1, b] for a, b in table["joint_actions"]]
     np.testing.assert_allclose(table["q_tot"], expected, rtol=1e-5, atol=1e-5)
     assert "Q_tot by joint action" in proc.stderr and report["actions"] == "greedy"
+    exported_utilities_match(tmp_path, checkpoint, utilities)
+
+
+def exported_utilities_match(tmp_path, checkpoint, utilities):
+    """`marl export` writes the team's shared agent network; it gives the same utilities."""
+    import torch
+
+    from env_wrappers.keys import MASK_KEY, OBS_KEY
+    from env_wrappers.make import make_team_env
+
+    proc = expect(run_marl("export", str(checkpoint), "--out", "exported", cwd=tmp_path), 0)
+    assert "agent.pt" in proc.stdout
+    meta = json.loads((tmp_path / "exported" / "agent.json").read_text())
+    assert meta["agent_ids"] == meta["agents"] and len(meta["agents"]) == 2
+    actor = torch.jit.load(str(tmp_path / "exported" / "agent.pt"))
+    team_obs, _ = make_team_env("linear_game").reset(seed=0)
+    local = torch.as_tensor(team_obs["agent"][OBS_KEY], dtype=torch.float32).reshape(2, -1)
+    inputs = torch.cat([local, torch.eye(2)], dim=-1)  # own observation + one-hot member id
+    mask = team_obs["agent"].get(MASK_KEY)
+    mask = torch.ones(2, meta["n_actions"]) if mask is None else torch.as_tensor(mask).float()
+    out = actor(inputs, mask).detach().numpy()
+    np.testing.assert_allclose(out, utilities, rtol=1e-5, atol=1e-5)

@@ -95,3 +95,29 @@ def test_shapes_and_individual_networks():
     assert len(module.agent_nets) == N
     q = module.agent_q(batch_of(team_obs(0), team_obs(1)))
     assert q.shape == (2, N, A)
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_exported_member_actors_give_the_modules_utilities_and_actions(shared, tmp_path):
+    from policies.qmix.export import export_team
+
+    module = make_module(shared=shared)
+    members = [f"m{i}" for i in range(N)]
+    paths = export_team(module, "team", members, tmp_path)
+    assert [p.name for p in paths] == (
+        ["team.pt"] if shared else [f"team.m{i}.pt" for i in range(N)]
+    )
+    mask = np.ones((N, A), np.int8)
+    mask[0, 1:] = 0
+    obs = team_obs(3, mask)
+    batch = batch_of(obs)
+    q = module.agent_q(batch)[0].detach()  # [N, A]
+    greedy = module.forward_inference({Columns.OBS: batch})[Columns.ACTIONS][0]
+    for i in range(N):
+        actor = torch.jit.load(str(paths[0 if shared else i]))
+        local = torch.as_tensor(obs["obs"][i])[None]
+        inputs = torch.cat([local, torch.eye(N)[i][None]], -1) if shared else local
+        out = actor(inputs, torch.as_tensor(mask[i])[None].float())[0]
+        valid = torch.as_tensor(mask[i]).bool()
+        torch.testing.assert_close(out[valid], q[i][valid])
+        assert int(out.argmax()) == int(greedy[i])  # masked actions are never chosen
