@@ -22,7 +22,19 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         description="Train one experiment. Without SPEC, runs the packaged quickstart "
         "(IPPO on MPE simple_spread, about 5 minutes on 2 cores).",
     )
-    p.add_argument("spec", nargs="?", type=Path, help="YAML experiment spec")
+    _add_run_options(p, "YAML experiment spec", "run directories")
+    p.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help="continue a run from its latest complete checkpoint",
+    )
+    _add_trust(p)
+
+
+def _add_run_options(p: argparse.ArgumentParser, spec_help: str, made: str) -> None:
+    """SPEC, --set, --address and --runs-dir (train and tune)."""
+    p.add_argument("spec", nargs="?", type=Path, help=spec_help)
     p.add_argument(
         "--set",
         dest="overrides",
@@ -36,15 +48,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         "--runs-dir",
         type=Path,
         default=None,
-        help="where run directories go (default: ./runs or $MARL_RUNS_DIR)",
+        help=f"where {made} go (default: ./runs or $MARL_RUNS_DIR)",
     )
-    p.add_argument(
-        "--resume",
-        type=Path,
-        metavar="RUN_DIR",
-        help="continue a run from its latest complete checkpoint",
-    )
-    _add_trust(p)
 
 
 def _add_tune(sub: argparse._SubParsersAction) -> None:
@@ -55,17 +60,7 @@ def _add_tune(sub: argparse._SubParsersAction) -> None:
         "paths, as --set). Prints a live trial table, then the best trial's config, metric "
         "and checkpoint; writes best.json in the search directory.",
     )
-    p.add_argument("spec", nargs="?", type=Path, help="YAML experiment spec with a tune section")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="override a dotted spec path before the search (repeatable)",
-    )
-    p.add_argument("--address", help="connect to this Ray cluster instead of starting one")
-    p.add_argument("--runs-dir", type=Path, default=None, help="where the search directory goes")
+    _add_run_options(p, "YAML experiment spec with a tune section", "search directories")
     p.add_argument(
         "--resume", type=Path, metavar="SEARCH_DIR", help="continue an interrupted search"
     )
