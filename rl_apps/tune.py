@@ -2,10 +2,10 @@
 
 Each trial is a whole ``marl train`` run: the trial's values are applied to the spec at their
 dotted paths, the result is validated like any spec, and the trial trains with the same loop,
-run directory (``<search>/<trial>/<trial>/``: spec, progress.csv, checkpoints with SHA-256
-manifests, learning curve) and wandb logging as ``marl train``, reporting every iteration's
-progress row to Tune. So ``marl eval`` works on any trial's checkpoint, and ASHA/PBT decide
-on the same numbers the user reads in progress.csv.
+run directory (``<search>/trials/<trial>/``: spec, progress.csv, checkpoints with SHA-256
+manifests, learning curve, train.log) and wandb logging as ``marl train``, reporting every
+iteration's progress row to Tune. So ``marl eval`` works on any trial's checkpoint, and
+ASHA/PBT decide on the same numbers the user reads in progress.csv.
 
 A trial's resources are what its algorithm config asks for (RLlib's
 ``default_resource_request``), taken from the trial's spec and its ``resources`` section.

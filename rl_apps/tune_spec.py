@@ -26,6 +26,7 @@ like a spec of its own, so a bad path or an out-of-range value fails at once.
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Annotated, Any, Literal
 
@@ -141,8 +142,6 @@ def _grid_size(tune: TuneSpec) -> int:
 
 def apply_values(raw: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``raw`` with each dotted path set to its value (as ``--set`` does)."""
-    import copy
-
     out = copy.deepcopy(raw)
     for path, value in values.items():
         node = out
