@@ -31,9 +31,20 @@ class FlakyParallelEnv(BaseParallelWrapper):
         super().__init__(env)
         self.rate = rate
         self._rng = np.random.default_rng()
+        self._fresh = True
+
+    def reset(self, seed: int | None = None, options: dict | None = None) -> Any:
+        """Resets the env; the first step after a reset never fails (see ``step``)."""
+        self._fresh = True
+        return self.env.reset(seed=seed, options=options)
 
     def step(self, actions: dict[str, Any]) -> Any:
-        """Steps the env, or raises with probability ``rate``."""
-        if self._rng.random() < self.rate:
+        """Steps the env, or raises with probability ``rate``.
+
+        Never on the first step after a reset: RLlib's env checker steps every env it
+        (re)builds once, and a failure there kills the whole env runner.
+        """
+        fresh, self._fresh = self._fresh, False
+        if not fresh and self._rng.random() < self.rate:
             raise InjectedEnvError(f"injected env failure (step_error_rate={self.rate})")
         return self.env.step(actions)

@@ -8,7 +8,8 @@ Our own options, valid for every env:
 - ``agent_id``: append a one-hot agent index to each local observation;
 - ``pad``: pad heterogeneous observation and action spaces (padded actions are masked);
 - ``wrappers``: supersuit wrappers applied in order (see ``env_wrappers.preprocess``);
-- ``step_error_rate``: fault injection, a fraction of ``step`` calls raise (``env_wrappers.chaos``);
+- ``step_error_rate``: fault injection, a fraction of ``step`` calls raise (``env_wrappers.chaos``;
+  never the first step after a reset);
 - team view only: ``teams`` (``{team: [agents]}``, default by name prefix) and
   ``team_reward`` (``auto``: mean for envs with one shared reward, else sum).
 """
