@@ -24,8 +24,8 @@ from torch import nn
 MIXERS = ("none", "qmix", "vdn")
 
 
-class VDNMixer(nn.Module):
-    """``Q_tot = sum_a Q_a`` (Sunehag et al. 2018); no parameters, the state is ignored.
+class _StatelessMixer(nn.Module):
+    """A mixer without parameters that ignores the state.
 
     Args:
         n_agents: If given, the size the last dimension of ``agent_qs`` must have.
@@ -35,6 +35,10 @@ class VDNMixer(nn.Module):
     def __init__(self, n_agents: int | None = None) -> None:
         super().__init__()
         self.n_agents = n_agents
+
+
+class VDNMixer(_StatelessMixer):
+    """``Q_tot = sum_a Q_a`` (Sunehag et al. 2018); no parameters, the state is ignored."""
 
     def forward(self, agent_qs: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
         """``agent_qs [..., n_agents]`` (``state`` ignored) -> ``Q_tot [...]``."""
@@ -42,19 +46,11 @@ class VDNMixer(nn.Module):
         return agent_qs.sum(-1)
 
 
-class NoMixer(nn.Module):
+class NoMixer(_StatelessMixer):
     """IQL: returns ``agent_qs [..., n_agents]`` unchanged, one value per agent.
 
     Each agent's Q then learns from its own TD target (see the module docstring).
-
-    Args:
-        n_agents: If given, the size the last dimension of ``agent_qs`` must have.
-
     """
-
-    def __init__(self, n_agents: int | None = None) -> None:
-        super().__init__()
-        self.n_agents = n_agents
 
     def forward(self, agent_qs: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
         """``agent_qs [..., n_agents]`` (``state`` ignored) -> the same tensor."""
