@@ -58,9 +58,11 @@ def episode_trace(module: Any, env: Any, team: str, seed: int) -> list[dict[str,
     """Greedy actions, their utilities and ``Q_tot`` at every step of one episode."""
     obs, _ = env.reset(seed=seed)
     steps, done = [], False
+    hidden = torch.as_tensor(module.get_initial_state().get("h", np.zeros(0)))[None]
     while not done and team in obs:
         batch = stack_observations([obs[team]])
-        out = module.forward_inference({Columns.OBS: batch})
+        out = _greedy_step(module, batch, hidden)
+        hidden = out.get(Columns.STATE_OUT, {}).get("h", hidden)
         actions = out[Columns.ACTIONS]  # [1, n]
         taken = out["q_values"].gather(-1, actions.unsqueeze(-1)).squeeze(-1)  # [1, n]
         q_tot = module.mixer(taken, module.state(batch))
@@ -89,3 +91,16 @@ def format_q_table(table: dict[str, Any]) -> str:
         lines.append("Q_tot by joint action")
         lines += [f"  {tuple(a)}: {q:8.3f}" for a, q in zip(table["joint_actions"], table["q_tot"])]
     return "\n".join(lines)
+
+
+def _greedy_step(module: Any, batch: dict[str, Any], hidden: torch.Tensor) -> dict[str, Any]:
+    """The module's greedy output for one step, carrying a GRU agent's state ``[1, n, cell]``."""
+    if not module.is_stateful():
+        return module.forward_inference({Columns.OBS: batch})
+    obs = {k: v.unsqueeze(1) for k, v in batch.items()}  # add the time axis
+    out = module.forward_inference({Columns.OBS: obs, Columns.STATE_IN: {"h": hidden}})
+    return {
+        Columns.ACTIONS: out[Columns.ACTIONS][:, 0],
+        "q_values": out["q_values"][:, 0],
+        Columns.STATE_OUT: out[Columns.STATE_OUT],
+    }

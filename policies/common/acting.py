@@ -81,7 +81,7 @@ class DecentralizedActors:
             batch[Columns.STATE_IN] = stack_observations(states)
         return batch
 
-    def _keep_states(self, module: Any, agents: list[str], out: dict) -> torch.Tensor:
+    def _keep_states(self, module: Any, agents: list[str], out: dict) -> torch.Tensor | None:
         inputs = out.get(Columns.ACTION_DIST_INPUTS)
         if not module.is_stateful():
             return inputs
@@ -89,7 +89,7 @@ class DecentralizedActors:
             self.states[agent] = tree.map_structure(
                 lambda x, i=index: x[i].cpu().numpy(), out[Columns.STATE_OUT]
             )
-        return inputs[:, 0]  # drop the time axis
+        return None if inputs is None else inputs[:, 0]  # drop the time axis
 
     @torch.no_grad()
     def act(self, observations: dict[str, Any]) -> dict[str, Any]:
@@ -102,10 +102,11 @@ class DecentralizedActors:
             module = self.modules[module_id]
             batch = self._module_inputs(module, agents, observations)
             out = module.forward_inference(batch)
+            inputs = self._keep_states(module, agents, out)
             if Columns.ACTIONS in out:  # value-based modules choose (greedy) actions themselves
                 chosen = out[Columns.ACTIONS].cpu().numpy()
+                chosen = chosen[:, 0] if module.is_stateful() else chosen  # [agents, ...]
             else:
-                inputs = self._keep_states(module, agents, out)
                 dist = module.get_inference_action_dist_cls().from_logits(inputs)
                 if self.greedy:
                     dist = dist.to_deterministic()

@@ -1,5 +1,6 @@
 """QMIX, VDN and IQL end to end on the team view: every matrix game, the two-step game and
-LBF for a couple of iterations, checkpoint round trip, resume records the empty buffer,
+LBF for a couple of iterations, with transition replay and with episode replay (GRU agents,
+TD(lambda), windows with burn-in), checkpoint round trip, resume records the empty buffer,
 and `marl eval --q-table`."""
 
 from __future__ import annotations
@@ -69,13 +70,65 @@ def test_value_decomposition_trains(algo, env):
         built.stop()
 
 
+GRU = {"rl_module": {"model_config": {"fcnet_hiddens": [16], "use_gru": True, "gru_cell_size": 8}}}
+
+
+SHORT_LBF = {**LBF, "max_episode_steps": 10}  # several finished episodes per iteration
+
+
+def episode_training(**options):
+    return {**FAST["training"], "episode_batch_size": 4, **options}
+
+
+@pytest.mark.parametrize(
+    ("algo", "env", "extra"),
+    [
+        ("qmix", SHORT_LBF, {**GRU, "training": episode_training(td_lambda=0.8)}),
+        ("vdn", {"name": "two_step_game"}, {"training": episode_training(td_lambda=0.0)}),
+        ("iql", SHORT_LBF, {**GRU, "training": episode_training(sequence_length=4, burn_in=2)}),
+    ],
+    ids=["qmix-gru-lbf-td-lambda", "vdn-mlp-two-step-td0", "iql-gru-lbf-windows"],
+)
+def test_episode_replay_trains(algo, env, extra):
+    built = build_algo_config(spec(algo, env, **extra)).build_algo()
+    try:
+        assert built.episode_trainer is not None
+        results = [built.train() for _ in range(3)]
+        (team,) = built.config.policies
+        stats = results[-1]["learners"][team]
+        assert math.isfinite(stats["qf_loss"]) and math.isfinite(stats["q_tot_mean"])
+        assert results[-1]["episode_replay"]["episodes"] >= 4
+        assert results[-1]["episode_replay"]["dropped_chunks"] == 0
+        module = built.learner_group._learner.module[team]
+        assert module.recurrent == ("rl_module" in extra)
+    finally:
+        built.stop()
+
+
+@pytest.mark.parametrize(
+    ("training", "model_config", "problem"),
+    [
+        ({"replay": "transitions"}, {"use_gru": True}, "need training.replay: episodes"),
+        ({"td_lambda": 1.5}, {}, "training.td_lambda: Input should be less than or equal to 1"),
+        ({"burn_in": 4}, {"use_gru": True}, "burn_in needs training.sequence_length"),
+        ({"replay": "sometimes"}, {}, "training.replay: Input should be"),
+    ],
+)
+def test_bad_episode_replay_options_are_clear_errors(training, model_config, problem):
+    with pytest.raises(SpecError, match=problem):
+        build_algo_config(
+            spec("qmix", LBF, training=training, rl_module={"model_config": model_config})
+        )
+
+
 def test_continuous_envs_are_refused():
     with pytest.raises(SpecError, match="qmix supports discrete actions"):
         build_algo_config(spec("qmix", {"name": "multiwalker"}))
 
 
-def test_checkpoint_round_trip_and_resume_note(tmp_path):
-    experiment = spec("qmix", {"name": "two_step_game"})
+@pytest.mark.parametrize("extra", [{}, GRU], ids=["mlp-transitions", "gru-episodes"])
+def test_checkpoint_round_trip_and_resume_note(tmp_path, extra):
+    experiment = spec("qmix", {"name": "two_step_game"}, **extra)
     algo = build_algo_config(experiment).build_algo()
     try:
         algo.train()

@@ -77,7 +77,7 @@ def _seed(run_dir: Path) -> int:
 
 def test_pbt_exploits_restore_other_trials_checkpoints(write_spec, tmp_path):
     report = run_search(
-        write_spec, tmp_path, [], iterations=4, scheduler="{type: pbt, perturbation_interval: 1}"
+        write_spec, tmp_path, [], iterations=8, scheduler="{type: pbt, perturbation_interval: 1}"
     )
     assert not any(t["error"] for t in report["trials"])
     logs = [Path(t["run_dir"], "train.log").read_text() for t in report["trials"]]

@@ -1,0 +1,146 @@
+"""QMIX's training step with episode replay (GRU agents, TD(lambda)): RLlib glue only.
+
+Each call samples one round from the env runners, joins the team agents' episode chunks
+into whole episodes (``EpisodeAssembler``), stores the finished ones in one
+``EpisodeReplay`` per team module and runs ``updates_per_episode`` gradient updates per
+finished episode, each on ``episode_batch_size`` replayed rows (a padded ``[B, T]`` batch,
+passed to the learners as a batch: RLlib's learner connectors are not involved). Target
+networks follow DQN's ``target_network_update_freq`` in env steps, as with transitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
+from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
+from ray.rllib.utils.metrics import (
+    ALL_MODULES,
+    ENV_RUNNER_RESULTS,
+    ENV_RUNNER_SAMPLING_TIMER,
+    LEARNER_RESULTS,
+    LEARNER_UPDATE_TIMER,
+    NUM_AGENT_STEPS_SAMPLED_LIFETIME,
+    NUM_ENV_STEPS_SAMPLED_LIFETIME,
+    TIMERS,
+)
+
+from policies.qmix.episode_buffer import EpisodeAssembler, EpisodeReplay, TeamEpisode
+
+#: Metrics key of the replay statistics.
+EPISODE_REPLAY = "episode_replay"
+
+
+def team_chunks(episodes: list[Any]) -> Iterator[tuple[str, str, bool, TeamEpisode, bool]]:
+    """(module id, chunk key, starts the episode, chunk, episode done) of every team agent."""
+    for episode in episodes:
+        for agent_id, agent_episode in episode.agent_episodes.items():
+            if len(agent_episode) == 0:
+                continue
+            observations = agent_episode.get_observations()  # dict of [L + 1, ...]
+            chunk = TeamEpisode(
+                obs={k: np.asarray(v) for k, v in observations.items()},
+                actions=np.asarray(agent_episode.get_actions()),  # [L, n]
+                rewards=np.asarray(agent_episode.get_rewards(), dtype=np.float32),  # [L]
+                terminated=bool(agent_episode.is_terminated),
+            )
+            yield (
+                episode.module_for(agent_id),
+                f"{episode.id_}/{agent_id}",
+                agent_episode.t_started == 0,
+                chunk,
+                agent_episode.is_done,
+            )
+
+
+class EpisodeTrainer:
+    """The episode-replay state of one QMIX algorithm and its training step."""
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+        self.assembler = EpisodeAssembler()
+        self.buffers: dict[str, EpisodeReplay] = {}
+        self.update_credit = 0.0
+
+    def store(self, episodes: list[Any]) -> int:
+        """Adds the finished episodes among the sampled chunks; returns how many."""
+        finished = 0
+        for module_id, key, starts, chunk, done in team_chunks(episodes):
+            whole = self.assembler.add(key, starts, chunk, done)
+            if whole is None:
+                continue
+            if module_id not in self.buffers:
+                seed = None if self.config.seed is None else self.config.seed + len(self.buffers)
+                self.buffers[module_id] = EpisodeReplay(self.config.episode_buffer_size, seed)
+            self.buffers[module_id].add(whole)
+            finished += 1
+        return finished
+
+    def train_batch(self) -> MultiAgentBatch:
+        """One padded batch of replayed rows for every team module."""
+        c = self.config
+        batches = {
+            module_id: buffer.sample(c.episode_batch_size, c.sequence_length, c.burn_in)
+            for module_id, buffer in self.buffers.items()
+        }
+        steps = sum(int(b["filled"].sum()) for b in batches.values())
+        return MultiAgentBatch({m: SampleBatch(b) for m, b in batches.items()}, env_steps=steps)
+
+    def training_step(self, algo: Any) -> None:
+        """Sample a round, store finished episodes, update, sync weights to the env runners."""
+        with algo.metrics.log_time((TIMERS, ENV_RUNNER_SAMPLING_TIMER)):
+            episodes, runner_results = synchronous_parallel_sample(
+                worker_set=algo.env_runner_group,
+                concat=True,
+                sample_timeout_s=self.config.sample_timeout_s,
+                _uses_new_env_runners=True,
+                _return_metrics=True,
+            )
+        algo.metrics.aggregate(runner_results, key=ENV_RUNNER_RESULTS)
+        self.update_credit += self.store(episodes) * self.config.updates_per_episode
+        self._log_replay(algo)
+        if not self._ready(algo):
+            return
+        updates, self.update_credit = int(self.update_credit), self.update_credit % 1.0
+        results = None
+        for _ in range(updates):
+            with algo.metrics.log_time((TIMERS, LEARNER_UPDATE_TIMER)):
+                results = algo.learner_group.update(
+                    batch=self.train_batch(), timesteps=self._timesteps(algo)
+                )
+            algo.metrics.aggregate(results, key=LEARNER_RESULTS)
+        if results:
+            algo.env_runner_group.sync_weights(
+                from_worker_or_learner_group=algo.learner_group,
+                policies=set(results[0]) - {ALL_MODULES},
+                inference_only=True,
+            )
+
+    def _ready(self, algo: Any) -> bool:
+        """Enough env steps sampled and at least one batch of episodes in every buffer."""
+        sampled = algo.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
+        enough = sampled >= self.config.num_steps_sampled_before_learning_starts
+        full = bool(self.buffers) and all(
+            len(b) >= min(self.config.episode_batch_size, self.config.episode_buffer_size)
+            for b in self.buffers.values()
+        )
+        if not (enough and full):
+            self.update_credit = 0.0  # no backlog of updates from before learning starts
+        return enough and full
+
+    def _timesteps(self, algo: Any) -> dict[str, Any]:
+        peek = algo.metrics.peek
+        env_steps = peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME))
+        return {
+            NUM_ENV_STEPS_SAMPLED_LIFETIME: env_steps,
+            NUM_AGENT_STEPS_SAMPLED_LIFETIME: peek(
+                (ENV_RUNNER_RESULTS, NUM_AGENT_STEPS_SAMPLED_LIFETIME), default={}
+            ),
+        }
+
+    def _log_replay(self, algo: Any) -> None:
+        episodes = sum(len(b) for b in self.buffers.values())
+        algo.metrics.log_value((EPISODE_REPLAY, "episodes"), episodes, window=1)
+        algo.metrics.log_value((EPISODE_REPLAY, "dropped_chunks"), self.assembler.dropped, window=1)
