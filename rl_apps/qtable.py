@@ -61,7 +61,7 @@ def episode_trace(module: Any, env: Any, team: str, seed: int) -> list[dict[str,
     hidden = torch.as_tensor(module.get_initial_state().get("h", np.zeros(0)))[None]
     while not done and team in obs:
         batch = stack_observations([obs[team]])
-        out = _greedy_step(module, batch, hidden)
+        out = greedy_step(module, batch, hidden)
         hidden = out.get(Columns.STATE_OUT, {}).get("h", hidden)
         actions = out[Columns.ACTIONS]  # [1, n]
         taken = out["q_values"].gather(-1, actions.unsqueeze(-1)).squeeze(-1)  # [1, n]
@@ -93,7 +93,7 @@ def format_q_table(table: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _greedy_step(module: Any, batch: dict[str, Any], hidden: torch.Tensor) -> dict[str, Any]:
+def greedy_step(module: Any, batch: dict[str, Any], hidden: torch.Tensor) -> dict[str, Any]:
     """The module's greedy output for one step, carrying a GRU agent's state ``[1, n, cell]``."""
     if not module.is_stateful():
         return module.forward_inference({Columns.OBS: batch})

@@ -13,7 +13,7 @@ import torch
 from ray.rllib.core.columns import Columns
 
 from rl_apps.build import build_algo_config, make_spec_env
-from rl_apps.qtable import joint_table
+from rl_apps.qtable import greedy_step, joint_table
 from rl_apps.spec import validate_spec
 
 pytestmark = [
@@ -25,7 +25,15 @@ pytestmark = [
 MONOTONIC = [0.0, 0.0, 0.0, 10.0]  # payoffs of joint actions (0,0), (0,1), (1,0), (1,1)
 
 
-def train(algo: str, game: str, env_steps: int, seed: int = 0, anneal: bool = False):
+def train(
+    algo: str,
+    game: str,
+    env_steps: int,
+    seed: int = 0,
+    anneal: bool = False,
+    training: dict | None = None,
+    model_config: dict | None = None,
+):
     """Trains and returns (the learner's team module, the env's first team observation)."""
     epsilon = [[0, 1.0], [int(env_steps * 0.6), 0.05]] if anneal else [[0, 1.0], [1, 1.0]]
     raw = {
@@ -45,9 +53,10 @@ def train(algo: str, game: str, env_steps: int, seed: int = 0, anneal: bool = Fa
             "training_intensity": 16,
             "target_network_update_freq": 500,
             "epsilon": epsilon,
+            **(training or {}),
         },
         "reporting": {"min_sample_timesteps_per_iteration": 1000},
-        "rl_module": {"model_config": {"fcnet_hiddens": [64]}},
+        "rl_module": {"model_config": {"fcnet_hiddens": [64], **(model_config or {})}},
     }
     spec = validate_spec(raw, "<learning>")
     algo_ = build_algo_config(spec).build_algo()
@@ -65,6 +74,33 @@ def train(algo: str, game: str, env_steps: int, seed: int = 0, anneal: bool = Fa
 def greedy(module, team_obs) -> list[int]:
     batch = {k: torch.as_tensor(v)[None] for k, v in team_obs.items()}
     return module.forward_inference({Columns.OBS: batch})[Columns.ACTIONS][0].tolist()
+
+
+def play_two_step_game(module, algo: str) -> float:
+    """The greedy team's return in one episode (a GRU team carries its state)."""
+    env = make_spec_env(
+        validate_spec(
+            {
+                "name": "e",
+                "algo": algo,
+                "env": {"name": "two_step_game"},
+                "stop": {"training_iteration": 1},
+            },
+            "<e>",
+        )
+    )
+    team_obs, _ = env.reset(seed=0)
+    hidden = torch.as_tensor(module.get_initial_state().get("h", np.zeros(0)))[None]
+    total, done = 0.0, False
+    while not done:
+        batch = {k: torch.as_tensor(v)[None] for k, v in team_obs["agent"].items()}
+        out = greedy_step(module, batch, hidden)
+        hidden = out.get(Columns.STATE_OUT, {}).get("h", hidden)
+        action = out[Columns.ACTIONS][0].numpy()
+        team_obs, rewards, terms, truncs, _ = env.step({"agent": action})
+        total += sum(rewards.values())
+        done = terms["__all__"] or truncs["__all__"]
+    return total
 
 
 @pytest.mark.parametrize("algo", ["qmix", "vdn"])
@@ -89,23 +125,18 @@ def test_two_step_game(algo, expected):
     is worth less than state 2A's 7, so it settles on 7. (With epsilon annealed, the data
     in 2B concentrates on the (1,1) entry and VDN was seen to reach 8 too.)
     """
-    module, obs = train(algo, "two_step_game", 20_000)
-    env = make_spec_env(
-        validate_spec(
-            {
-                "name": "e",
-                "algo": algo,
-                "env": {"name": "two_step_game"},
-                "stop": {"training_iteration": 1},
-            },
-            "<e>",
-        )
+    module, _ = train(algo, "two_step_game", 20_000)
+    assert play_two_step_game(module, algo) == expected
+
+
+def test_two_step_game_with_gru_agents_and_td_lambda():
+    """The episode-replay path (DRQN agents, TD(lambda) targets) also finds QMIX's 8."""
+    module, _ = train(
+        "qmix",
+        "two_step_game",
+        20_000,
+        training={"td_lambda": 0.6, "episode_batch_size": 32, "updates_per_episode": 0.25},
+        model_config={"use_gru": True, "gru_cell_size": 32},
     )
-    team_obs, _ = env.reset(seed=0)
-    total, done = 0.0, False
-    while not done:
-        action = greedy(module, team_obs["agent"])
-        team_obs, rewards, terms, truncs, _ = env.step({"agent": np.array(action)})
-        total += sum(rewards.values())
-        done = terms["__all__"] or truncs["__all__"]
-    assert total == expected
+    assert module.recurrent
+    assert play_two_step_game(module, "qmix") == 8.0
