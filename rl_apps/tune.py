@@ -259,7 +259,13 @@ def _tuner(base: dict[str, Any], source: str, t: TuneSpec, search_dir: Path, res
     )
 
 
-def _tune_keep(base: dict[str, Any], t: TuneSpec) -> int:
-    """Checkpoints Tune keeps per trial; PBT clones other trials' checkpoints, so more."""
+def _tune_keep(base: dict[str, Any], t: TuneSpec) -> int | None:
+    """Checkpoints Tune keeps per trial: ``checkpoint.keep``, or all of them under PBT.
+
+    PBT restores a trial from another trial's checkpoint while that trial keeps training and
+    checkpointing; with a bound, Tune deleted the checkpoint being cloned (a test saw
+    FileNotFoundError with 4 kept), so PBT keeps every one. Use ``checkpoint.frequency`` to
+    bound the disk use.
+    """
     keep = int(base.get("checkpoint", {}).get("keep", 3))
-    return max(keep, 4) if t.scheduler.type == "pbt" else keep
+    return None if t.scheduler.type == "pbt" else keep
