@@ -170,6 +170,7 @@ def _scheduler(tune: TuneSpec) -> Any:
             perturbation_interval=s.perturbation_interval,
             quantile_fraction=s.quantile_fraction,
             hyperparam_mutations=mutable,
+            synch=s.synch,
         )
     return FIFOScheduler()
 

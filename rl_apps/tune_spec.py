@@ -96,6 +96,7 @@ class SchedulerSpec(BaseModel):
     reduction_factor: Annotated[float, Field(gt=1)] = 2.0  # ASHA
     perturbation_interval: Annotated[int, Field(gt=0)] = 4  # PBT: iterations between exploits
     quantile_fraction: Annotated[float, Field(gt=0, le=0.5)] = 0.25  # PBT
+    synch: bool = False  # PBT: all trials pause at each perturbation (deterministic exploits)
 
 
 class TuneSpec(BaseModel):

@@ -78,18 +78,18 @@ def _seed(run_dir: Path) -> int:
 
 
 def test_pbt_exploits_restore_other_trials_checkpoints(write_spec, tmp_path):
-    # PBT exploits only when the trial reporting is in the lower quantile and the upper one
-    # saved while it was upper. With a learning metric the trial that reports is usually the
-    # better one (its result is newer), so exploits were left to chance. The episode length
-    # is constant here (10 steps): tied scores keep one fixed order, the first trial is
-    # always the lower one and exploits the second from its second report on.
+    # Asynchronous PBT exploits only when the reporting trial is in the lower quantile and
+    # the upper one saved while it was upper: timing decides, and CI runs failed on it.
+    # Synchronous PBT pauses both trials at iteration 2 and ranks them together; the
+    # episode length is constant (10 steps), so the tie keeps the trials' order and the
+    # first trial is restored from the second one's checkpoint.
     report = run_search(
         write_spec,
         tmp_path,
         [],
         iterations=4,
         metric="episode_len_mean",
-        scheduler="{type: pbt, perturbation_interval: 1}",
+        scheduler="{type: pbt, perturbation_interval: 2, synch: true}",
     )
     assert not any(t["error"] for t in report["trials"])
     logs = [Path(t["run_dir"], "train.log").read_text() for t in report["trials"]]
