@@ -192,6 +192,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="measure sampling env steps/s with 1, 2 and 4 env runners on a local 4-node cluster",
     )
     p.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile the named benchmarks' training with py-spy (driver and one env runner)",
+    )
+    p.add_argument(
+        "--seconds", type=int, default=60, help="with --profile: seconds to sample (default 60)"
+    )
+    p.add_argument(
         "--table",
         action="store_true",
         help="regenerate README.md's benchmark table from the results, run nothing",
@@ -408,6 +416,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if not args.names:
             raise SpecError("--learner-cost", [("", "name the benchmarks to measure")])
         bench_learner_cost(args.out, args.names, args.overrides)
+        return 0
+    if args.profile:
+        from rl_apps.bench_profile import bench_profile
+
+        if not args.names or args.seconds < 5:
+            raise SpecError("--profile", [("", "name the benchmarks; --seconds at least 5")])
+        bench_profile(args.out, args.names, args.seconds)
         return 0
     if args.scaling:
         from rl_apps.bench_scaling import bench_scaling

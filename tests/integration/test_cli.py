@@ -180,3 +180,13 @@ def test_bench_suite_writes_results(tmp_path):
     assert (tmp_path / "out" / "tiny.png").stat().st_size > 1000
     unknown = expect(run_marl("bench", "nope", cwd=tmp_path), 2)
     assert "unknown benchmark(s) ['nope']; valid: tiny" in unknown.stderr
+
+
+def test_bench_profile_refuses_bad_requests_before_running(tmp_path):
+    (tmp_path / "experiments" / "benchmarks").mkdir(parents=True)
+    (tmp_path / "experiments" / "benchmarks" / "tiny.yaml").write_text(TINY_BENCH)
+    unknown = expect(run_marl("bench", "--profile", "nope", cwd=tmp_path), 2)
+    assert "unknown benchmark(s) ['nope']; valid: tiny" in unknown.stderr
+    nameless = expect(run_marl("bench", "--profile", cwd=tmp_path), 2)
+    assert "name the benchmarks" in nameless.stderr
+    assert not (tmp_path / "benchmarks").exists()
