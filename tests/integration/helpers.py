@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..conftest import ROOT
 
@@ -41,3 +42,19 @@ def expect(proc: subprocess.CompletedProcess, code: int) -> subprocess.Completed
         f"--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr[-6000:]}"
     )
     return proc
+
+
+#: Multiwalker with fallen walkers removed instead of ending the episode: agents leave mid-episode
+#: (with random actions the first walker falls after about 65-75 steps).
+MULTIWALKER_LEAVING = {
+    "name": "multiwalker",
+    "max_cycles": 100,
+    "terminate_on_fall": False,
+    "remove_on_fall": True,
+}
+
+
+def some_agent_left_early(algo: Any, episodes: int = 3) -> bool:
+    """Whether, in ``episodes`` episodes of the local env runner, agents' lengths differ."""
+    sampled = algo.env_runner.sample(num_episodes=episodes, explore=True)
+    return any(len({len(a) for a in e.agent_episodes.values()}) > 1 for e in sampled)

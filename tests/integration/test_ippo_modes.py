@@ -1,5 +1,6 @@
 """IPPO end to end in the modes the quickstart does not cover: one policy per agent, and
-continuous actions on an env whose agents leave mid-episode (multiwalker drops fallen walkers)."""
+continuous actions on an env whose agents leave mid-episode (multiwalker with fallen walkers
+removed)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import pytest
 
 from rl_apps.build import build_algo_config
 from rl_apps.spec import validate_spec
+
+from .helpers import MULTIWALKER_LEAVING, some_agent_left_early
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 
@@ -31,23 +34,25 @@ def spec(env: dict, sharing: str):
     return validate_spec(raw, "<test>")
 
 
-def train_once(experiment):
+def train_once(experiment, check=None):
     algo = build_algo_config(experiment).build_algo()
     try:
-        return algo, algo.train()
+        result = algo.train()
+        return algo, result, check(algo) if check else None
     finally:
         algo.stop()
 
 
 def test_individual_policies_one_module_per_agent():
-    algo, result = train_once(spec({"name": "simple_spread"}, "individual"))
+    algo, result, _ = train_once(spec({"name": "simple_spread"}, "individual"))
     assert set(algo.config.policies) == {"agent_0", "agent_1", "agent_2"}
     assert set(result["learners"]) >= {"agent_0", "agent_1", "agent_2"}
     assert result["env_runners"]["num_env_steps_sampled"] >= 300
 
 
 def test_continuous_actions_with_agents_leaving_mid_episode():
-    experiment = spec({"name": "multiwalker", "max_cycles": 60}, "shared")
-    _, result = train_once(experiment)
+    experiment = spec(MULTIWALKER_LEAVING, "shared")
+    _, result, left = train_once(experiment, some_agent_left_early)
+    assert left
     assert result["env_runners"]["num_env_steps_sampled"] >= 300
     assert math.isfinite(result["learners"]["shared"]["policy_loss"])

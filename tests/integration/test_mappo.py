@@ -12,6 +12,8 @@ from rl_apps.build import build_algo_config
 from rl_apps.spec import validate_spec
 from rl_apps.train import _restore
 
+from .helpers import MULTIWALKER_LEAVING, some_agent_left_early
+
 pytestmark = pytest.mark.usefixtures("ray_session")
 
 ENVS = {
@@ -61,6 +63,19 @@ def test_sharing_modes_train(env, sharing):
             module = algo.learner_group._learner.module[module_id]
             assert module.critic_input == "state"
             assert float(module.value_norm.debiasing_term) > 0  # updated by the connector
+    finally:
+        algo.stop()
+
+
+def test_centralized_critic_with_agents_leaving_and_continuous_actions():
+    """Fallen walkers leave: their episodes end, the others train on with the global state."""
+    experiment = spec(MULTIWALKER_LEAVING, critic="agent_specific")
+    algo, results = run(experiment)
+    try:
+        assert some_agent_left_early(algo)
+        stats = results[-1]["learners"]["shared"]
+        assert math.isfinite(stats["vf_loss"]) and math.isfinite(stats["policy_loss"])
+        assert algo.learner_group._learner.module["shared"].critic_input == "agent_specific"
     finally:
         algo.stop()
 
