@@ -12,7 +12,8 @@ import pytest
 
 from policies.common.acting import DecentralizedActors
 from rl_apps.build import build_algo_config, make_spec_env, module_mapping
-from rl_apps.spec import validate_spec
+
+from .specs import game_spec
 
 pytestmark = [
     pytest.mark.learning,
@@ -26,18 +27,16 @@ OPTIMUM = {"linear_game": ((1, 1), 9.0), "monotonic_game": ((1, 1), 10.0)}
 
 def train_and_act(algo: str, game: str, env_steps: int = 50_000, seed: int = 0):
     """Trains for ``env_steps``; returns (greedy joint action, its team reward)."""
-    raw = {
-        "name": "learn",
-        "algo": algo,
-        "env": {"name": game},
-        "seed": seed,
-        "stop": {"num_env_steps_sampled_lifetime": env_steps},
-        "env_runners": {"num_env_runners": 0, "num_envs_per_env_runner": 8},
-        "training": {"train_batch_size_per_learner": 1000, "minibatch_size": 500},
-        "multi_agent": {"sharing": "shared"},
-        "rl_module": {"model_config": {"fcnet_hiddens": [32]}},
-    }
-    spec = validate_spec(raw, "<learning>")
+    spec = game_spec(
+        algo,
+        game,
+        env_steps,
+        seed,
+        env_runners={"num_env_runners": 0, "num_envs_per_env_runner": 8},
+        training={"train_batch_size_per_learner": 1000, "minibatch_size": 500},
+        multi_agent={"sharing": "shared"},
+        rl_module={"model_config": {"fcnet_hiddens": [32]}},
+    )
     trained = build_algo_config(spec).build_algo()
     try:
         while trained.train()["env_runners"]["num_env_steps_sampled_lifetime"] < env_steps:

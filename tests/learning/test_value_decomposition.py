@@ -16,6 +16,8 @@ from rl_apps.build import build_algo_config, make_spec_env
 from rl_apps.qtable import greedy_step, joint_table
 from rl_apps.spec import validate_spec
 
+from .specs import game_spec
+
 pytestmark = [
     pytest.mark.learning,
     pytest.mark.timeout(3600),  # minutes of training each, more on a busy machine
@@ -36,18 +38,17 @@ def train(
 ):
     """Trains and returns (the learner's team module, the env's first team observation)."""
     epsilon = [[0, 1.0], [int(env_steps * 0.6), 0.05]] if anneal else [[0, 1.0], [1, 1.0]]
-    raw = {
-        "name": "learn",
-        "algo": algo,
-        "env": {"name": game},
-        "seed": seed,
-        "stop": {"num_env_steps_sampled_lifetime": env_steps},
-        "env_runners": {
+    spec = game_spec(
+        algo,
+        game,
+        env_steps,
+        seed,
+        env_runners={
             "num_env_runners": 0,
             "num_envs_per_env_runner": 8,
             "rollout_fragment_length": 8,
         },
-        "training": {
+        training={
             "num_steps_sampled_before_learning_starts": 256,
             "train_batch_size_per_learner": 128,
             "training_intensity": 16,
@@ -55,10 +56,9 @@ def train(
             "epsilon": epsilon,
             **(training or {}),
         },
-        "reporting": {"min_sample_timesteps_per_iteration": 1000},
-        "rl_module": {"model_config": {"fcnet_hiddens": [64], **(model_config or {})}},
-    }
-    spec = validate_spec(raw, "<learning>")
+        reporting={"min_sample_timesteps_per_iteration": 1000},
+        rl_module={"model_config": {"fcnet_hiddens": [64], **(model_config or {})}},
+    )
     algo_ = build_algo_config(spec).build_algo()
     try:
         while algo_.train()["env_runners"]["num_env_steps_sampled_lifetime"] < env_steps:
