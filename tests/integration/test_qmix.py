@@ -10,10 +10,13 @@ import math
 
 import numpy as np
 import pytest
+import torch
+from ray.rllib.core.columns import Columns
 
 from rl_apps import checkpoints as ckpt
-from rl_apps.build import build_algo_config
+from rl_apps.build import build_algo_config, make_spec_env
 from rl_apps.errors import SpecError
+from rl_apps.qtable import joint_table
 from rl_apps.spec import validate_spec
 from rl_apps.train import RESUME_NOTES, _restore
 
@@ -64,10 +67,27 @@ def test_value_decomposition_trains(algo, env):
         stats = results[-1]["learners"][team]
         assert math.isfinite(stats["qf_loss"]) and math.isfinite(stats["q_tot_mean"])
         assert results[-1]["env_runners"]["num_env_steps_sampled_lifetime"] >= 128
-        mixer = type(built.learner_group._learner.module[team].mixer).__name__
-        assert mixer == {"qmix": "QMixer", "vdn": "VDNMixer", "iql": "NoMixer"}[algo]
+        module = built.learner_group._learner.module[team]
+        assert type(module.mixer).__name__ == MIXER_CLASS[algo]
+        if env["name"] in GAMES:
+            assert greedy_joint_action_maximises_q_tot(module, spec(algo, env), team)
     finally:
         built.stop()
+
+
+MIXER_CLASS = {"qmix": "QMixer", "vdn": "VDNMixer", "iql": "NoMixer"}
+GAMES = {"linear_game", "monotonic_game", "climbing_game", "penalty_game", "two_step_game"}
+
+
+def greedy_joint_action_maximises_q_tot(module, experiment, team: str) -> bool:
+    """IGM on the trained module: the members' own greedy actions at the game's first state
+    form the joint action with the largest Q_tot (all joint actions enumerated)."""
+    obs, _ = make_spec_env(experiment).reset(seed=0)
+    table = joint_table(module, obs[team])
+    best = table["joint_actions"][int(np.argmax(table["q_tot"]))]
+    batch = {k: torch.as_tensor(v)[None] for k, v in obs[team].items()}
+    greedy = module.forward_inference({Columns.OBS: batch})[Columns.ACTIONS][0].tolist()
+    return greedy == best
 
 
 GRU = {"rl_module": {"model_config": {"fcnet_hiddens": [16], "use_gru": True, "gru_cell_size": 8}}}
