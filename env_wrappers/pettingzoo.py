@@ -202,6 +202,11 @@ class PettingZooEnv(MultiAgentEnv):
         return obs, rewards_out, terminateds, truncateds, {a: infos.get(a, {}) for a in acted}
 
     @property
+    def appends_agent_id(self) -> bool:
+        """Whether each local ``obs`` ends with the agent's one-hot index (``agent_id``)."""
+        return self._agent_id
+
+    @property
     def alive_agents(self) -> list[str]:
         """Agents still playing (not terminated or truncated)."""
         return list(self.par_env.agents)

@@ -1,14 +1,20 @@
-"""ALGORITHMS: algorithm name -> how to configure it, and what it can do.
+"""ALGORITHMS: algorithm name -> its config class and what it can do.
 
-A plain dict, filled with lazy references: importing this module imports no Ray code.
+A plain dict of data: importing this module imports no Ray code and no algorithm package.
+Everything else an algorithm provides (env options, modules, exporter, inspectors) is a hook
+on its config class (``policies.common.contract.AlgorithmContract``), imported lazily by
+``AlgoEntry.new_config``. Adding an algorithm is one line here (see policies/README.md).
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+#: Capability values.
+ACTION_SPACES = ("discrete", "continuous")
+VIEWS = ("agents", "teams")
 
 
 def _load(path: str) -> Any:
@@ -18,102 +24,130 @@ def _load(path: str) -> Any:
 
 @dataclass(frozen=True)
 class AlgoEntry:
-    """One algorithm.
+    """One algorithm: its config class and its capabilities (data, for listings and checks).
 
     Attributes:
         name: Name used in specs (``algo:``) and on the command line.
         description: One line for ``marl algos``.
-        config_class: ``module:Class`` of its RLlib AlgorithmConfig.
-        configure: ``module:function`` that sets its multi-agent policies and modules.
-        module_options: ``module:CONSTANT``, the ``rl_module.model_config`` keys it reads.
-        action_spaces: Kinds of action spaces it supports.
+        config_class: ``module:Class`` of its AlgorithmConfig (it implements the contract).
+        action_spaces: Kinds of action spaces it supports (``ACTION_SPACES``).
         sharing_modes: Values ``multi_agent.sharing`` may take.
         uses_state: Whether training reads the env's global state (CTDE).
+        view: ``agents`` (one RLlib agent per agent) or ``teams`` (one per team).
         eval_actions: ``greedy`` or ``stochastic``: how ``marl eval`` acts by default.
-        env_options: ``module:function`` giving env options the algorithm sets.
-        team_view: Whether it trains on the team view (one RLlib agent per team,
-            ``env_wrappers.team``) instead of one RLlib agent per agent.
+        inspectors: Names of its ``marl inspect`` views (the config class provides them).
+        rewards: Reward structures it accepts (the env catalog's ``reward`` values).
 
     """
 
     name: str
     description: str
     config_class: str
-    configure: str
-    module_options: str
     action_spaces: tuple[str, ...]
     sharing_modes: tuple[str, ...]
     uses_state: bool
+    view: str = "agents"
     eval_actions: str = "stochastic"
-    env_options: str | None = None
-    team_view: bool = False
+    inspectors: tuple[str, ...] = ()
+    rewards: tuple[str, ...] = ("shared", "individual", "mixed")
+
+    def config_type(self) -> type:
+        """The config class (imports the algorithm package)."""
+        return _load(self.config_class)
 
     def new_config(self) -> Any:
         """A fresh AlgorithmConfig of this algorithm."""
-        return _load(self.config_class)()
-
-    def configure_fn(self) -> Callable[..., Any]:
-        """The function that sets this algorithm's policies and modules."""
-        return _load(self.configure)
-
-    def default_env_options(self, training: dict[str, Any], sharing: str) -> dict[str, Any]:
-        """Env options this algorithm adds (a spec's own env options take precedence)."""
-        return dict(_load(self.env_options)(training, sharing)) if self.env_options else {}
-
-    def model_config_defaults(self) -> dict[str, Any]:
-        """The ``rl_module.model_config`` keys this algorithm reads, with defaults."""
-        return dict(_load(self.module_options))
+        return self.config_type()()
 
 
-def _actor_critic(name: str, description: str, config_class: str, uses_state: bool) -> AlgoEntry:
-    """An algorithm built on MAPPO's code (policies/mappo): only the critic's input differs."""
-    return AlgoEntry(
-        name=name,
-        description=description,
-        config_class=f"policies.mappo.config:{config_class}",
-        configure="policies.mappo.config:configure_mappo",
-        module_options="policies.common.actor_critic:MODEL_CONFIG_KEYS",
-        action_spaces=("discrete", "continuous"),
-        sharing_modes=("shared", "individual", "groups"),
-        uses_state=uses_state,
-        env_options="policies.mappo.config:mappo_env_options",
-    )
-
-
-def _value_decomposition(name: str, description: str, config_class: str) -> AlgoEntry:
-    """QMIX, VDN or IQL (policies/qmix): one algorithm, three mixers, on the team view."""
-    return AlgoEntry(
-        name=name,
-        description=description,
-        config_class=f"policies.qmix.config:{config_class}",
-        configure="policies.qmix.config:configure_qmix",
-        module_options="policies.qmix.module:MODEL_CONFIG_KEYS",
-        action_spaces=("discrete",),
-        sharing_modes=("shared",),
-        uses_state=name == "qmix",
-        eval_actions="greedy",
-        team_view=True,
-    )
-
+_SHARING = ("shared", "individual", "groups")
 
 ALGORITHMS: dict[str, AlgoEntry] = {
-    "ippo": _actor_critic(
-        "ippo",
-        "IPPO: MAPPO's code with critics on each agent's local observation",
-        "IPPOConfig",
-        uses_state=False,
-    ),
-    "mappo": _actor_critic(
-        "mappo",
-        "MAPPO: actors on local observations, centralized critic on the state",
-        "MAPPOConfig",
-        uses_state=True,
-    ),
-    "qmix": _value_decomposition(
-        "qmix",
-        "QMIX: per-agent utilities mixed monotonically by a state hypernetwork",
-        "QMIXConfig",
-    ),
-    "vdn": _value_decomposition("vdn", "VDN: QMIX's code, the team value is the sum", "VDNConfig"),
-    "iql": _value_decomposition("iql", "IQL: QMIX's code without a mixer", "IQLConfig"),
+    entry.name: entry
+    for entry in (
+        AlgoEntry(
+            "ippo",
+            "IPPO: MAPPO's code with critics on each agent's local observation",
+            "policies.mappo.config:IPPOConfig",
+            ACTION_SPACES,
+            _SHARING,
+            uses_state=False,
+        ),
+        AlgoEntry(
+            "mappo",
+            "MAPPO: actors on local observations, centralized critic on the state",
+            "policies.mappo.config:MAPPOConfig",
+            ACTION_SPACES,
+            _SHARING,
+            uses_state=True,
+        ),
+        AlgoEntry(
+            "gmac",
+            "GMAC: MAPPO with a Gaussian-mixture critic (training.critic: local for IPPO)",
+            "policies.gmac.config:GMACConfig",
+            ACTION_SPACES,
+            _SHARING,
+            uses_state=True,
+            inspectors=("value-dist",),
+        ),
+        AlgoEntry(
+            "qmix",
+            "QMIX: per-agent utilities mixed monotonically by a state hypernetwork",
+            "policies.qmix.config:QMIXConfig",
+            ("discrete",),
+            ("shared",),
+            uses_state=True,
+            view="teams",
+            eval_actions="greedy",
+            inspectors=("q-table",),
+        ),
+        AlgoEntry(
+            "vdn",
+            "VDN: QMIX's code, the team value is the sum",
+            "policies.qmix.config:VDNConfig",
+            ("discrete",),
+            ("shared",),
+            uses_state=False,
+            view="teams",
+            eval_actions="greedy",
+            inspectors=("q-table",),
+        ),
+        AlgoEntry(
+            "iql",
+            "IQL: QMIX's code without a mixer",
+            "policies.qmix.config:IQLConfig",
+            ("discrete",),
+            ("shared",),
+            uses_state=False,
+            view="teams",
+            eval_actions="greedy",
+            inspectors=("q-table",),
+        ),
+    )
 }
+
+#: Old spellings a spec may still use for one release: ``(algo, training key, value)`` ->
+#: ``(new algo, training keys to default)``; the old key is dropped with a note.
+LEGACY_SPELLINGS: dict[tuple[str, str, str], tuple[str, dict[str, Any]]] = {
+    ("mappo", "value_head", "gmac"): ("gmac", {}),
+    ("ippo", "value_head", "gmac"): ("gmac", {"critic": "local"}),
+    ("mappo", "value_head", "scalar"): ("mappo", {}),
+    ("ippo", "value_head", "scalar"): ("ippo", {}),
+}
+
+
+def apply_legacy_spellings(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Rewrites old spellings of a raw spec; returns (the spec, notes naming the new one)."""
+    training = raw.get("training")
+    if not isinstance(training, dict) or not isinstance(raw.get("algo"), str):
+        return raw, []
+    for (algo, key, value), (new_algo, defaults) in LEGACY_SPELLINGS.items():
+        if raw["algo"] == algo and training.get(key) == value:
+            new_training = {**defaults, **{k: v for k, v in training.items() if k != key}}
+            extra = "".join(f", training.{k}: {v}" for k, v in defaults.items())
+            note = (
+                f"`algo: {algo}` with `training.{key}: {value}` is an old spelling; "
+                f"use `algo: {new_algo}`{extra}"
+            )
+            return {**raw, "algo": new_algo, "training": new_training}, [note]
+    return raw, []

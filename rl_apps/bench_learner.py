@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rl_apps.build import build_algo_config, probe_env
+from rl_apps.build import plan
 from rl_apps.rundir import git_commit
 from rl_apps.spec import load_spec
 
@@ -31,7 +31,7 @@ def learner_seconds(name: str, overrides: list[str], repeats: int = 5) -> dict[s
     from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
 
     spec = load_spec(BENCH_DIR / f"{name}.yaml", ["env_runners.num_env_runners=0", *overrides])
-    config = build_algo_config(spec, probe_env(spec))
+    config = plan(spec).config
     algo = config.build_algo()
     try:
         episodes = algo.env_runner.sample(

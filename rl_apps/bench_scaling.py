@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rl_apps.build import build_algo_config, probe_env
+from rl_apps.build import plan
 from rl_apps.rundir import git_commit
 from rl_apps.spec import load_spec
 
@@ -41,7 +41,7 @@ def _sample_steps(runner: Any, steps: int) -> int:
 def measure(spec_path: Path, runners: int, steps_per_runner: int) -> dict[str, Any]:
     """Sampling throughput of ``runners`` remote env runners (Ray must be connected)."""
     spec = load_spec(spec_path, [f"env_runners.num_env_runners={runners}"])
-    config = build_algo_config(spec, probe_env(spec))
+    config = plan(spec).config
     algo = config.build_algo()
     try:
         group = algo.env_runner_group

@@ -1,77 +1,33 @@
-"""Spec -> RLlib AlgorithmConfig: one builder call per section, then the algorithm's setup."""
+"""``plan(spec)``: a validated spec -> the RLlib AlgorithmConfig and the env's facts, once.
+
+One build order for train, tune, validate, eval, export, inspect and bench:
+
+1. the algorithm's config (``policies.registry``), every spec section applied through RLlib's
+   typed builder methods, marl's fault-tolerance defaults first;
+2. the env options: the algorithm's (``config.env_options``), then the spec's own;
+3. the env built once, on the algorithm's view (``config.make_env``), to read its facts;
+4. capability checks (action spaces, reward structure) and the module mapping;
+5. the algorithm's modules (``config.configure_modules``), then RLlib's ``validate()``.
+
+The application never asks which algorithm it runs: everything algorithm-specific is a hook
+of the config class (``policies.common.contract``).
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 
-from env_wrappers.make import CatalogEnv, CatalogTeamEnv, make_rllib_env, make_team_env
-from policies.common.sharing import PolicyMapping, policy_mapping
-from policies.registry import ALGORITHMS
+from env_wrappers.registry import ENVS
+from policies.common.contract import EnvFacts, env_facts
+from policies.common.sharing import PolicyMapping
+from policies.registry import ALGORITHMS, AlgoEntry
 from rl_apps.errors import SpecError
 from rl_apps.spec import ExperimentSpec
 from rl_apps.spec_sections import OWN_KEYS, SECTIONS
-
-
-@dataclass(frozen=True)
-class EnvInfo:
-    """What the builder needs to know about an env (read from one throwaway instance)."""
-
-    agents: list[str]
-    observation_spaces: dict[str, gym.Space]
-    action_spaces: dict[str, gym.Space]
-
-
-def env_kwargs(spec: ExperimentSpec) -> dict[str, Any]:
-    """The env's options: the algorithm's defaults (e.g. MAPPO's agent ids), then the spec's."""
-    sharing = spec.multi_agent.get("sharing", "shared")
-    defaults = ALGORITHMS[spec.algo].default_env_options(spec.training, sharing)
-    return {**defaults, **spec.env.kwargs}
-
-
-def env_config(spec: ExperimentSpec) -> dict[str, Any]:
-    """The ``env_config`` RLlib passes to ``CatalogEnv``."""
-    return {"name": spec.env.name, **env_kwargs(spec)}
-
-
-def module_mapping(spec: ExperimentSpec) -> Any:
-    """``agent_id -> module_id``: the spec's sharing mode, or one module per team."""
-    if ALGORITHMS[spec.algo].team_view:
-        return PolicyMapping("individual")  # the team view's agents are the teams
-    return policy_mapping(spec.multi_agent)
-
-
-def make_spec_env(spec: ExperimentSpec, **extra: Any) -> Any:
-    """The env as the algorithm sees it: per agent, or the team view."""
-    make = make_team_env if ALGORITHMS[spec.algo].team_view else make_rllib_env
-    return make(spec.env.name, **env_kwargs(spec), **extra)
-
-
-def probe_env(spec: ExperimentSpec) -> EnvInfo:
-    """Builds the env once to read its agents and spaces.
-
-    Raises:
-        SpecError: When the env cannot be built with the spec's options (a bad value).
-
-    """
-    kwargs = env_kwargs(spec)
-    try:
-        env = make_spec_env(spec)
-    except Exception as err:  # noqa: BLE001 - any failure here comes from the options
-        options = ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) or "defaults"
-        problem = f"{spec.env.name} cannot be built with {options}: {type(err).__name__}: {err}"
-        raise SpecError(spec.source, [("env", problem)]) from err
-    try:
-        return EnvInfo(
-            agents=list(env.possible_agents),
-            observation_spaces=dict(env.observation_spaces),
-            action_spaces=dict(env.action_spaces),
-        )
-    finally:
-        env.close()
-
 
 #: marl's fault-tolerance defaults: restart crashed env runners (after 5 s, not RLlib's 60)
 #: and rebuild a sub-environment whose step raised instead of losing the whole env runner.
@@ -80,70 +36,144 @@ FAULT_TOLERANCE_DEFAULTS: dict[str, Any] = {
     "restart_failed_sub_environments": True,
     "delay_between_env_runner_restarts_s": 5.0,
 }
+#: A config ``validate()`` message that starts with a dotted spec path names that path.
+_LEADING_PATH = re.compile(r"^((?:training|rl_module|multi_agent|env_runners)\.[\w.]+)[: ]")
 
 
-def _section_kwargs(spec: ExperimentSpec, section: str) -> dict[str, Any]:
-    own = OWN_KEYS.get(section, set())
-    return {k: v for k, v in getattr(spec, section).items() if k not in own}
+@dataclass(frozen=True)
+class Plan:
+    """What a run needs: the validated config and what the env looks like.
+
+    Attributes:
+        spec: The validated spec.
+        entry: The algorithm's registry entry (capability data).
+        config: The algorithm's AlgorithmConfig, validated (modules set).
+        facts: The env's agents and spaces, as the algorithm's view shows them.
+        env_options: The env's options (the algorithm's defaults, then the spec's).
+        mapping: ``agent_id -> module_id`` (for RLlib and for acting).
+
+    """
+
+    spec: ExperimentSpec
+    entry: AlgoEntry
+    config: Any
+    facts: EnvFacts
+    env_options: dict[str, Any]
+    mapping: PolicyMapping
+
+    @property
+    def agents(self) -> list[str]:
+        """The RLlib agents (the env's agents, or its teams on the team view)."""
+        return self.facts.agents
+
+    def make_env(self, **extra: Any) -> Any:
+        """A new env as the algorithm sees it (``extra``: e.g. ``render_mode``)."""
+        return self.config.make_env(self.spec.env.name, **self.env_options, **extra)
 
 
-def build_algo_config(spec: ExperimentSpec, info: EnvInfo | None = None) -> Any:
-    """Turns a validated spec into the algorithm's AlgorithmConfig.
+def plan(spec: ExperimentSpec) -> Plan:
+    """Builds and validates the spec's AlgorithmConfig; reads the env's facts once.
 
     Raises:
-        SpecError: When RLlib rejects a combination the per-key checks cannot see.
+        SpecError: At the dotted path of the problem, when the env cannot be built with the
+            spec's options, the algorithm cannot run on the env, or RLlib or the algorithm's
+            ``validate()`` rejects the configuration.
 
     """
     entry = ALGORITHMS[spec.algo]
-    info = info or probe_env(spec)
+    config = _configured(entry, spec)
+    sharing = spec.multi_agent.get("sharing", "shared")
+    options = {**config.env_options(sharing), **spec.env.kwargs}
+    facts = _probe(config, spec, options)
+    _check_capabilities(entry, spec, facts)
+    config.environment(env=config.env_class, env_config={"name": spec.env.name, **options})
+    mapping = config.module_mapping(spec.multi_agent)
+    problems = mapping.problems(facts.agents)
+    if problems:
+        raise SpecError(spec.source, [("multi_agent.groups", p) for p in problems])
+    config.configure_modules(facts, mapping, spec.rl_module.get("model_config", {}))
+    _validate(config, spec)
+    return Plan(spec, entry, config, facts, options, mapping)
+
+
+def _configured(entry: AlgoEntry, spec: ExperimentSpec) -> Any:
+    """The algorithm's config with every spec section applied."""
     config = entry.new_config()
-    env_class = CatalogTeamEnv if entry.team_view else CatalogEnv
-    config.environment(env=env_class, env_config=env_config(spec))
-    _check_action_spaces(spec, info)
     config.fault_tolerance(**FAULT_TOLERANCE_DEFAULTS)  # the spec's section overrides
     for section in SECTIONS:
-        kwargs = _section_kwargs(spec, section)
+        own = OWN_KEYS.get(section, set())
+        kwargs = {k: v for k, v in getattr(spec, section).items() if k not in own}
         if section == "rl_module":
             kwargs.pop("model_config", None)
         if kwargs:
             getattr(config, section)(**kwargs)
     config.debugging(seed=spec.seed)
-    mapping = module_mapping(spec)
-    problems = mapping.problems(info.agents)
+    return config
+
+
+def _probe(config: Any, spec: ExperimentSpec, options: dict[str, Any]) -> EnvFacts:
+    """Builds the env once to read its agents and spaces."""
+    try:
+        env = config.make_env(spec.env.name, **options)
+    except Exception as err:  # noqa: BLE001 - any failure here comes from the options
+        given = ", ".join(f"{k}={v!r}" for k, v in options.items()) or "defaults"
+        problem = f"{spec.env.name} cannot be built with {given}: {type(err).__name__}: {err}"
+        raise SpecError(spec.source, [("env", problem)]) from err
+    try:
+        return env_facts(env)
+    finally:
+        env.close()
+
+
+def _check_capabilities(entry: AlgoEntry, spec: ExperimentSpec, facts: EnvFacts) -> None:
+    kinds = {
+        "continuous" if isinstance(space, gym.spaces.Box) else "discrete"
+        for space in _member_action_spaces(facts)
+    }
+    unsupported = sorted(kinds - set(entry.action_spaces))
+    problems = []
+    if unsupported:
+        problems.append(
+            f"{spec.algo} supports {'/'.join(entry.action_spaces)} actions; "
+            f"{spec.env.name} has {unsupported[0]} actions"
+        )
+    reward = ENVS[spec.env.name].reward
+    if reward not in entry.rewards:
+        problems.append(
+            f"{spec.algo} needs {' or '.join(entry.rewards)} rewards; "
+            f"{spec.env.name}'s rewards are {reward}"
+        )
     if problems:
-        raise SpecError(spec.source, [("multi_agent.groups", p) for p in problems])
-    entry.configure_fn()(
-        config,
-        observation_spaces=info.observation_spaces,
-        action_spaces=info.action_spaces,
-        mapping=mapping,
-        model_config=spec.rl_module.get("model_config", {}),
-    )
+        raise SpecError(spec.source, [("algo", p) for p in problems])
+
+
+def _member_action_spaces(facts: EnvFacts) -> list[gym.Space]:
+    """Every agent's action space (a team's Tuple/MultiDiscrete counts as its members')."""
+    spaces = []
+    for space in facts.action_spaces.values():
+        if isinstance(space, gym.spaces.Tuple):
+            spaces += list(space.spaces)
+        elif isinstance(space, gym.spaces.MultiDiscrete):
+            spaces.append(gym.spaces.Discrete(int(space.nvec.flat[0])))
+        else:
+            spaces.append(space)
+    return spaces
+
+
+def _validate(config: Any, spec: ExperimentSpec) -> None:
+    """RLlib's and the algorithm's checks, as a spec error at the path the message names."""
     try:
         config.validate()
     except (ValueError, TypeError) as err:
         message = str(err).split("\nTo suppress all validation errors")[0]
+        match = _LEADING_PATH.match(message)
+        if match:
+            raise SpecError(spec.source, [(match.group(1), message)]) from None
         raise SpecError(
             spec.source, [("", f"RLlib rejects the configuration: {message}")]
         ) from None
-    return config
 
 
-def _check_action_spaces(spec: ExperimentSpec, info: EnvInfo) -> None:
-    entry = ALGORITHMS[spec.algo]
-    kinds = {
-        "continuous" if isinstance(space, gym.spaces.Box) else "discrete"
-        for space in info.action_spaces.values()
-    }
-    unsupported = sorted(kinds - set(entry.action_spaces))
-    if unsupported:
-        raise SpecError(
-            spec.source,
-            [
-                (
-                    "algo",
-                    f"{spec.algo} supports {'/'.join(entry.action_spaces)} actions; "
-                    f"{spec.env.name} has {unsupported[0]} actions",
-                )
-            ],
-        )
+def build_algo_config(spec: ExperimentSpec) -> Any:
+    """The validated AlgorithmConfig of ``spec`` (``plan(spec).config``)."""
+    return plan(spec).config

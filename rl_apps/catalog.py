@@ -61,13 +61,15 @@ def env_table() -> str:
 
 def algo_table() -> str:
     """The registered algorithms and what they support."""
-    header = ["name", "actions", "sharing", "uses state", "description"]
+    header = ["name", "actions", "sharing", "view", "uses state", "inspect", "description"]
     rows = [
         [
             e.name,
             "/".join(e.action_spaces),
             "/".join(e.sharing_modes),
+            e.view,
             "yes" if e.uses_state else "no",
+            "/".join(e.inspectors) or "-",
             e.description,
         ]
         for e in ALGORITHMS.values()

@@ -134,15 +134,34 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--q-table",
         action="store_true",
-        help="QMIX/VDN/IQL: print utilities and Q_tot for every joint action (first state) "
-        "and along an episode",
+        help="old spelling of `marl inspect q-table CHECKPOINT` (kept for one release)",
     )
     p.add_argument(
         "--value-dist",
         type=Path,
         metavar="OUT.png",
-        help="GMAC critics: plot the predicted return distribution at a few states of an episode",
+        help="old spelling of `marl inspect value-dist CHECKPOINT OUT.png` (kept for one release)",
     )
+
+
+def _add_inspect(sub: argparse._SubParsersAction) -> None:
+    from rl_apps.inspection import inspector_names
+
+    names = inspector_names()
+    p = sub.add_parser(
+        "inspect",
+        help="an algorithm's training-time view of a checkpoint (" + ", ".join(names) + ")",
+        description="Run one of the checkpoint's algorithm's inspectors; prints JSON. "
+        "q-table (QMIX/VDN/IQL): utilities and Q_tot for every joint action at the first "
+        "state and along a greedy episode. value-dist (GMAC): the critics' predicted return "
+        "distributions at a few states of an episode, drawn into OUT.png.",
+    )
+    p.add_argument("name", choices=names, help="the inspector")
+    p.add_argument("checkpoint", type=Path, help="a checkpoint_NNNNNN directory")
+    p.add_argument("out", nargs="?", type=Path, help="output file of inspectors that draw")
+    p.add_argument("--seed", type=int, default=1_000_000, help="seed of the episode")
+    p.add_argument("--json", type=Path, metavar="OUT.json", help="also write the report here")
+    _add_trust(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tune(sub)
     _add_cluster(sub)
     _add_eval(sub)
+    _add_inspect(sub)
     p = sub.add_parser(
         "validate",
         help="validate experiment specs without running them",
@@ -307,9 +327,23 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_inspector(args: argparse.Namespace) -> tuple[str, Path | None] | None:
+    """The old ``--q-table`` / ``--value-dist`` flags as an inspector request."""
+    if args.q_table and args.value_dist is not None:
+        raise SystemExit("marl eval: give --q-table or --value-dist, not both")
+    if args.q_table:
+        return ("q-table", None)
+    if args.value_dist is not None:
+        return ("value-dist", args.value_dist)
+    return None
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from rl_apps.evaluate import EvalOptions, evaluate, format_report
 
+    inspect = _eval_inspector(args)
+    if inspect is not None:
+        print(f"note: use `marl inspect {inspect[0]} CHECKPOINT` instead", file=sys.stderr)
     report = evaluate(
         EvalOptions(
             checkpoint=args.checkpoint,
@@ -318,16 +352,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
             actions=args.actions,
             seed=args.seed,
             baseline=not args.no_baseline,
-            value_dist=args.value_dist,
             trust_checkpoint=args.trust_checkpoint,
-            q_table=args.q_table,
+            inspect=inspect,
         )
     )
-    if args.q_table:
-        from rl_apps.qtable import format_q_table
-
-        for team, tables in report["q_table"].items():
-            print(f"team {team}:\n{format_q_table(tables['first_state'])}", file=sys.stderr)
     text = format_report(report)
     print(text)
     if args.out:
@@ -345,7 +373,7 @@ def expand_globs(patterns: list[str]) -> list[str]:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from rl_apps.build import build_algo_config, probe_env
+    from rl_apps.build import plan
     from rl_apps.errors import SpecError
     from rl_apps.spec import load_spec
 
@@ -353,7 +381,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for path in expand_globs(args.specs):
         try:
             spec = load_spec(Path(path), args.overrides)
-            build_algo_config(spec, probe_env(spec))  # env options' values, RLlib's checks
+            plan(spec)  # env options' values, the algorithm's and RLlib's checks
             if spec.tune is not None:
                 from rl_apps.tune import preflight
 
@@ -443,6 +471,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from rl_apps.evaluate import format_report
+    from rl_apps.inspection import inspect_checkpoint
+
+    report, text = inspect_checkpoint(
+        args.name, args.checkpoint, args.out, args.seed, args.trust_checkpoint
+    )
+    if text:
+        print(text, file=sys.stderr)
+    output = format_report(report)
+    print(output)
+    if args.json:
+        args.json.write_text(output + "\n")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from rl_apps.export import describe, export_checkpoint
 
@@ -455,6 +499,7 @@ COMMANDS = {
     "tune": cmd_tune,
     "cluster": cmd_cluster,
     "eval": cmd_eval,
+    "inspect": cmd_inspect,
     "validate": cmd_validate,
     "envs": cmd_envs,
     "algos": cmd_algos,
@@ -466,7 +511,7 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``marl`` console script."""
     args = build_parser().parse_args(argv)
-    if args.command in ("train", "tune", "eval", "validate", "export"):
+    if args.command in ("train", "tune", "eval", "inspect", "validate", "export"):
         from rl_apps.runtime import quiet_ray_logs
 
         quiet_ray_logs(args.verbose)

@@ -23,20 +23,10 @@ import torch
 
 from env_wrappers.registry import ENVS
 from policies.common.acting import DecentralizedActors
-from policies.registry import ALGORITHMS
 from rl_apps import checkpoints as ckpt
-from rl_apps.build import make_spec_env, module_mapping
+from rl_apps.build import Plan, plan
 from rl_apps.errors import SpecError
-from rl_apps.qtable import check_team_q, episode_trace, joint_table
 from rl_apps.spec import ExperimentSpec, load_spec
-from rl_apps.value_dist import (
-    check_gmac,
-    plot_value_distributions,
-    predicted_mixtures,
-    record_episode,
-    returns_to_go,
-    value_dist_report,
-)
 
 Policy = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -51,9 +41,10 @@ class EvalOptions:
     actions: str | None = None  # greedy | stochastic; None: the algorithm's default
     seed: int = 1_000_000
     baseline: bool = True
-    value_dist: Path | None = None  # PNG of a GMAC critic's predictions along an episode
     trust_checkpoint: bool = False
-    q_table: bool = False  # QMIX/VDN/IQL: utilities and Q_tot per joint action
+    #: ``(inspector name, output path or None)`` to run after the episodes: the old
+    #: ``--q-table`` / ``--value-dist`` flags, now ``marl inspect``.
+    inspect: tuple[str, Path | None] | None = None
 
 
 def check_checkpoint(path: Path, trust: bool = False) -> ExperimentSpec:
@@ -127,21 +118,18 @@ def save_gif(frames: list[np.ndarray], out: Path, fps: int = 10) -> None:
     images[0].save(out, save_all=True, append_images=images[1:], duration=1000 // fps, loop=0)
 
 
-def load_actors(
-    checkpoint: Path, spec: ExperimentSpec, env: Any, greedy: bool
-) -> DecentralizedActors:
+def load_actors(checkpoint: Path, planned: Plan, env: Any, greedy: bool) -> DecentralizedActors:
     """The checkpoint's actor modules, ready to act from local observations."""
     from ray.rllib.core.rl_module.rl_module import RLModule
 
     modules = RLModule.from_checkpoint(str(ckpt.module_dir(checkpoint)))
-    config = ALGORITHMS[spec.algo].new_config()
     return DecentralizedActors(
         modules,
-        module_mapping(spec),
+        planned.mapping,
         dict(env.action_spaces),
         greedy=greedy,
-        normalize_actions=spec.environment.get("normalize_actions", config.normalize_actions),
-        clip_actions=spec.environment.get("clip_actions", config.clip_actions),
+        normalize_actions=planned.config.normalize_actions,
+        clip_actions=planned.config.clip_actions,
     )
 
 
@@ -151,14 +139,15 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         raise SpecError("--episodes", [("", "must be at least 1")])
     opts.checkpoint = opts.checkpoint.resolve()  # RLlib's loader (pyarrow) needs absolute paths
     spec = check_checkpoint(opts.checkpoint, opts.trust_checkpoint)
-    if opts.value_dist is not None:
-        check_gmac(spec, opts.checkpoint)
-    if opts.q_table:
-        check_team_q(spec, opts.checkpoint)
-    env = make_spec_env(spec, **_render_kwargs(spec, opts.render is not None))
-    actions = opts.actions or ALGORITHMS[spec.algo].eval_actions
+    planned = plan(spec)
+    if opts.inspect is not None:
+        from rl_apps.inspection import check_inspector
+
+        check_inspector(opts.inspect[0], opts.checkpoint, planned)  # before any episode
+    env = planned.make_env(**_render_kwargs(spec, opts.render is not None))
+    actions = opts.actions or planned.entry.eval_actions
     torch.manual_seed(opts.seed)  # stochastic evaluation repeats with the same --seed
-    actors = load_actors(opts.checkpoint, spec, env, greedy=actions == "greedy")
+    actors = load_actors(opts.checkpoint, planned, env, greedy=actions == "greedy")
     frames: list | None = [] if opts.render else None
     episodes = []
     for index in range(opts.episodes):
@@ -181,37 +170,14 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
     if frames:
         save_gif(frames, opts.render)
         report["render"] = str(opts.render)
-    if opts.value_dist is not None:
-        report["value_dist"] = _value_dist(env, actors, spec, opts)
-    if opts.q_table:
-        report["q_table"] = _q_tables(env, actors, opts.seed)
     env.close()
+    if opts.inspect is not None:
+        from rl_apps.inspection import run_inspector
+
+        name, out = opts.inspect
+        found = run_inspector(name, opts.checkpoint, planned, out, opts.seed, actors.modules)
+        report[name.replace("-", "_")] = found
     return report
-
-
-def _value_dist(
-    env: Any, actors: DecentralizedActors, spec: ExperimentSpec, opts: EvalOptions
-) -> dict[str, Any]:
-    """Plots the critic's predicted return distributions along one episode."""
-    actors.reset()
-    observations, rewards = record_episode(env, actors.act, opts.seed)
-    gamma = spec.training.get("gamma", ALGORITHMS[spec.algo].new_config().gamma)
-    realized = {a: returns_to_go(rewards, a, gamma) for a in env.possible_agents}
-    mixtures = predicted_mixtures(actors.modules, spec, observations)
-    plot_value_distributions(mixtures, realized, opts.value_dist)
-    return {"png": str(opts.value_dist), "states": value_dist_report(mixtures, realized)}
-
-
-def _q_tables(env: Any, actors: DecentralizedActors, seed: int) -> dict[str, Any]:
-    """Per team: the joint Q table at the first state and the greedy episode's trace."""
-    obs, _ = env.reset(seed=seed)
-    return {
-        team: {
-            "first_state": joint_table(actors.modules[team], obs[team]),
-            "episode": episode_trace(actors.modules[team], env, team, seed),
-        }
-        for team in obs
-    }
 
 
 def format_report(report: dict[str, Any]) -> str:

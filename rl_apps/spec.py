@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -15,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from env_wrappers.registry import ENVS, EnvError, check_env_kwargs, did_you_mean
-from policies.registry import ALGORITHMS
+from policies.registry import ALGORITHMS, apply_legacy_spellings
 from rl_apps.errors import SpecError
 from rl_apps.resources import ResourcesSpec, expand_resources
 from rl_apps.spec_sections import SECTIONS, validate_section
@@ -265,7 +266,7 @@ def _check_algo_options(entry: Any, sections: dict[str, dict]) -> Problems:
     elif (sharing == "groups") != bool(multi_agent.get("groups")):
         msg = "give groups ({group: [agents]}) with sharing: groups, and only then"
         problems.append(("multi_agent.groups", msg))
-    defaults = entry.model_config_defaults()
+    defaults = entry.config_type().model_config_defaults()
     for key, value in sections["rl_module"].get("model_config", {}).items():
         path = f"rl_module.model_config.{key}"
         if key not in defaults:
@@ -281,6 +282,9 @@ def validate_spec(raw: dict[str, Any], source: str) -> ExperimentSpec:
     secrets_found = find_secrets(raw, known=(os.environ.get("WANDB_API_KEY", "").strip(),))
     if secrets_found:  # alone: other messages may quote the offending value
         raise SpecError(source, secrets_found)
+    raw, notes = apply_legacy_spellings(raw)
+    for note in notes:
+        print(f"note: {source}: {note}", file=sys.stderr)
     raw, problems = expand_resources(raw)
     spec = None
     try:

@@ -76,14 +76,7 @@ class TrainingRules(_Rules):
     kl_coeff: NonNegFloat | None = None
     kl_target: PosFloat | None = None
     grad_clip: PosFloat | None = None
-    # QMIX / VDN / IQL episode replay
-    replay: Literal["auto", "transitions", "episodes"] | None = None
-    td_lambda: Unit | None = None
-    episode_batch_size: PosInt | None = None
-    episode_buffer_size: PosInt | None = None
-    sequence_length: PosInt | None = None
-    burn_in: NonNegInt | None = None
-    updates_per_episode: PosFloat | None = None
+    # Algorithm-specific keys are checked by the algorithm config's validate().
 
 
 class MultiAgentRules(_Rules):

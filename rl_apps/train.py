@@ -18,7 +18,7 @@ import yaml
 
 from rl_apps import checkpoints as ckpt
 from rl_apps import placement, rundir, wandb_logging
-from rl_apps.build import build_algo_config, probe_env
+from rl_apps.build import plan
 from rl_apps.errors import RunError, SpecError
 from rl_apps.metrics import flatten_scalars, format_progress, headline, progress_columns
 from rl_apps.plots import plot_learning_curve
@@ -141,7 +141,12 @@ def _record_placement(algo: Any, run_dir: Path, echo: Callable) -> None:
     echo(placement.describe(where))
 
 
-def _restore(algo: Any, checkpoint: Path, echo: Callable) -> ckpt.Counters:
+def restore_checkpoint(algo: Any, checkpoint: Path, echo: Callable) -> ckpt.Counters:
+    """Restores a built algorithm from a marl checkpoint; returns the run's counters.
+
+    Env runners get the learner's weights explicitly (see DESIGN.md, RLlib facts); a
+    replay-based run records that its replay buffer starts empty.
+    """
     counters = ckpt.read_counters(checkpoint)
     algo.restore_from_path(str(checkpoint))
     sync_runner_weights(algo)
@@ -222,8 +227,8 @@ def _print_summary(summary: dict[str, Any], echo: Callable) -> None:
 def train(opts: TrainOptions) -> dict[str, Any]:
     """Runs (or resumes) one experiment; returns the summary written to summary.json."""
     spec, resume_from = _load(opts)
-    info = probe_env(spec)
-    config = build_algo_config(spec, info)
+    planned = plan(spec)
+    config = planned.config
     known = current_resources(opts.address)
     if known is not None:
         fit_resources(config, spec, known, opts.echo)  # before a local Ray instance starts
@@ -235,7 +240,7 @@ def train(opts: TrainOptions) -> dict[str, Any]:
             rundir.write_metadata(run_dir, spec.to_dict(), config.to_dict())
         else:
             (run_dir / rundir.SPEC_FILE).write_text(yaml.safe_dump(spec.to_dict(), sort_keys=False))
-        return run_experiment(config, spec, info.agents, run_dir, resume_from, opts.echo)
+        return run_experiment(config, spec, planned.agents, run_dir, resume_from, opts.echo)
 
 
 def run_experiment(
@@ -256,7 +261,7 @@ def run_experiment(
         tracker = wandb_logging.start(spec, run_dir, echo)
         counters = ckpt.Counters(0, 0, 0.0)
         if resume_from is not None:
-            counters = _restore(algo, resume_from, echo)
+            counters = restore_checkpoint(algo, resume_from, echo)
             rundir.truncate_metrics(run_dir, counters.iteration)
         state = RunState(run_dir, spec, agents, counters, wandb=tracker, report=report)
         writer = rundir.MetricsWriter(run_dir, progress_columns(agents))

@@ -22,7 +22,7 @@ import yaml
 
 from rl_apps import checkpoints as ckpt
 from rl_apps import rundir
-from rl_apps.build import build_algo_config, probe_env
+from rl_apps.build import plan
 from rl_apps.errors import SpecError
 from rl_apps.runtime import current_resources, fit_resources, ray_runtime
 from rl_apps.spec import load_spec, read_yaml, validate_spec
@@ -111,8 +111,8 @@ def run_trial(config: dict[str, Any], base: dict[str, Any], source: str, search_
     name = context.get_trial_name()
     index = trial_index(Path(context.get_trial_dir()).name, name)
     spec = trial_spec(base, config, index, f"{source} [{name}]")
-    info = probe_env(spec)
-    algo_config = build_algo_config(spec, info)
+    planned = plan(spec)
+    algo_config = planned.config
     fit_resources(algo_config, spec, dict(ray.cluster_resources()))
     run_dir = trial_run_dir(Path(search_dir), name, context.get_trial_dir())
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -133,7 +133,7 @@ def run_trial(config: dict[str, Any], base: dict[str, Any], source: str, search_
         resume_from = Path(given.to_directory())
         ckpt.verify_checkpoint(resume_from)
     try:
-        run_experiment(algo_config, spec, info.agents, run_dir, resume_from, echo, report)
+        run_experiment(algo_config, spec, planned.agents, run_dir, resume_from, echo, report)
     finally:
         log.close()
 
@@ -145,7 +145,7 @@ def trial_resources(base: dict[str, Any], source: str) -> Callable[[dict[str, An
         import ray
 
         spec = trial_spec(base, config, 0, source)
-        algo_config = build_algo_config(spec)
+        algo_config = plan(spec).config
         fit_resources(algo_config, spec, dict(ray.cluster_resources()))
         return algo_config.algo_class.default_resource_request(algo_config)
 
@@ -197,9 +197,9 @@ def _load(opts: TuneOptions) -> tuple[dict[str, Any], str, Path | None]:
     return spec.to_dict(), spec.source, None
 
 
-def _check_request(base: dict[str, Any], source: str, available: dict[str, float]) -> None:
-    spec = trial_spec(base, {}, 0, source)
-    fit_resources(build_algo_config(spec), spec, available)
+def _check_request(planned: Any, available: dict[str, float]) -> None:
+    """The first trial's resource request fits ``available`` (its config is a copy)."""
+    fit_resources(planned.config.copy(copy_frozen=False), planned.spec, available)
 
 
 def tune(opts: TuneOptions) -> dict[str, Any]:
@@ -207,12 +207,12 @@ def tune(opts: TuneOptions) -> dict[str, Any]:
     base, source, search_dir = _load(opts)
     tune_spec = TuneSpec.model_validate(base["tune"])
     preflight(base, source, tune_spec)
-    probe_env(validate_spec({**base, "tune": None}, source))  # the env builds
+    first_trial = plan(trial_spec(base, {}, 0, source))  # the env builds, RLlib's checks
     known = current_resources(opts.address)
     if known is not None:
-        _check_request(base, source, known)
+        _check_request(first_trial, known)
     with ray_runtime(opts.address) as resources:
-        _check_request(base, source, resources)
+        _check_request(first_trial, resources)
         if search_dir is None:
             search_dir = rundir.new_run_dir(opts.runs_dir, base["name"])
             if base.get("wandb") is not None and not base["wandb"].get("group"):

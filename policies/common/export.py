@@ -1,16 +1,20 @@
-"""Exporting actors for decentralized execution with torch alone (no Ray, no RLlib).
+"""Exported actors for decentralized execution with torch alone (no Ray, no RLlib).
 
-For each policy, ``<policy>.pt`` is a TorchScript module ``forward(obs, mask) -> output`` and
-``<policy>.json`` says how to use it:
+Every algorithm writes, per actor, ``<policy>.pt`` (TorchScript, ``forward(obs, mask) ->
+output``) and ``<policy>.json`` in one schema (``SCHEMA``):
 
-- discrete actions: ``output`` are logits with masked actions at float32's minimum; take the
-  argmax (greedy) or sample ``softmax(output)``;
-- continuous actions: ``output`` is the Gaussian's mean; the JSON has ``log_std`` and the
-  action bounds, and whether RLlib trained actions normalized to [-1, 1]
-  (``normalize_actions``: then ``low + (a + 1) * (high - low) / 2``, clipped to the bounds).
-
-``obs`` is the agent's local observation, flattened, with the one-hot agent id appended when
-the JSON's ``agent_ids`` is not empty (index of the agent in that list).
+- ``input.obs_size``: the agent's own local observation, flattened (what the env gives it);
+- ``input.agent_id``: ``null``, or ``{"size": n, "order": [agents]}``: append the one-hot
+  index of the acting agent in ``order`` after the observation;
+- ``input.size``: the width of ``obs`` (``obs_size`` + the id's size);
+- ``input.mask``: ``{"size": n_actions, "required": bool}`` for discrete actions: a
+  ``[B, n_actions]`` tensor of 0/1 (all ones when ``required`` is false: the env has no
+  masks); ``null`` for continuous actions: pass an empty ``[B, 0]`` tensor;
+- ``output.kind``: ``logits`` (masked at float32's minimum; argmax or sample the softmax),
+  ``utilities`` (masked Q-values; act on the argmax) or ``gaussian_mean`` (continuous; the
+  JSON's ``action`` has ``log_std``, the bounds and ``normalize_actions``: then
+  ``low + (a + 1) * (high - low) / 2``, clipped to the bounds);
+- ``action``: ``{"kind": "discrete", "n": ...}`` or ``{"kind": "continuous", ...}``.
 """
 
 from __future__ import annotations
@@ -20,56 +24,94 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 import torch
 from torch import nn
 
 from policies.common.networks import mask_logits
 
+#: The schema name every exported actor's JSON carries.
+SCHEMA = "marl-actor/1"
+#: ``output.kind`` values and how to act on them.
+OUTPUT_KINDS = {
+    "logits": "argmax (greedy) or sample softmax(output)",
+    "utilities": "argmax",
+    "gaussian_mean": "the action's mean; add exp(log_std) noise to sample",
+}
+
 
 class ExportedActor(nn.Module):
     """An actor network with masking, scriptable by TorchScript."""
 
-    def __init__(self, pi: nn.Module, discrete: bool) -> None:
+    def __init__(self, net: nn.Module, discrete: bool) -> None:
         super().__init__()
-        self.pi = pi
+        self.pi = net
         self.discrete = discrete
 
     def forward(self, obs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """``obs``: ``[B, obs_dim]``; ``mask``: ``[B, n_actions]`` of 0/1 (ones if unused)."""
+        """``obs``: ``[B, input.size]``; ``mask``: ``[B, n_actions]`` of 0/1 (``[B, 0]``)."""
         out = self.pi(obs)
         if self.discrete:
             return mask_logits(out, mask)
         return out
 
 
-def actor_metadata(
-    module: Any, module_id: str, agents: list[str], agent_ids: list[str], normalize_actions: bool
+def actor_schema(
+    *,
+    policy: str,
+    agents: list[str],
+    obs_size: int,
+    agent_ids: list[str],
+    action_space: gym.Space,
+    output: str,
+    uses_mask: bool,
+    log_std: list[float] | None = None,
+    normalize_actions: bool = False,
 ) -> dict[str, Any]:
-    """What a user needs to feed an exported actor and read its output."""
-    space = module.action_space
+    """The JSON of one exported actor (see the module docstring)."""
+    if output not in OUTPUT_KINDS:
+        raise ValueError(f"output kind must be one of {', '.join(OUTPUT_KINDS)}")
+    discrete = isinstance(space := action_space, gym.spaces.Discrete)
+    ids = {"size": len(agent_ids), "order": list(agent_ids)} if agent_ids else None
     meta: dict[str, Any] = {
-        "policy": module_id,
-        "agents": agents,
-        "agent_ids": agent_ids,
-        "obs_size": int(module.pi[0].in_features),
-        "discrete": bool(module.is_discrete),
-        "uses_mask": "action_mask" in module.observation_space.spaces,
+        "schema": SCHEMA,
+        "policy": policy,
+        "agents": list(agents),
+        "input": {
+            "obs_size": int(obs_size),
+            "agent_id": ids,
+            "size": int(obs_size) + len(agent_ids),
+            "mask": {"size": int(space.n), "required": bool(uses_mask)} if discrete else None,
+        },
+        "output": {"kind": output, "act": OUTPUT_KINDS[output]},
     }
-    if isinstance(space, gym.spaces.Discrete):
-        meta["n_actions"] = int(space.n)
+    if discrete:
+        meta["action"] = {"kind": "discrete", "n": int(space.n)}
     else:
-        meta.update(
-            action_low=space.low.tolist(),
-            action_high=space.high.tolist(),
-            log_std=module.log_std.detach().tolist(),
-            normalize_actions=normalize_actions,
-        )
+        meta["action"] = {
+            "kind": "continuous",
+            "low": np.asarray(space.low).tolist(),
+            "high": np.asarray(space.high).tolist(),
+            "log_std": list(log_std or []),
+            "normalize_actions": bool(normalize_actions),
+        }
     return meta
 
 
-def export_actor(module: Any, out_dir: Path, meta: dict[str, Any]) -> Path:
-    """Scripts one module's actor into ``<policy>.pt`` with its ``<policy>.json``."""
-    actor = ExportedActor(module.pi, bool(module.is_discrete)).eval()
+def actor_input(meta: dict[str, Any], agent: str, local_obs: np.ndarray) -> np.ndarray:
+    """The ``obs`` row an exported actor takes for ``agent``, as its JSON says."""
+    flat = np.asarray(local_obs, np.float32).reshape(-1)
+    ids = meta["input"]["agent_id"]
+    if ids is None:
+        return flat
+    one_hot = np.zeros(ids["size"], np.float32)
+    one_hot[ids["order"].index(agent)] = 1.0
+    return np.concatenate([flat, one_hot])
+
+
+def write_actor(net: nn.Module, out_dir: Path, meta: dict[str, Any]) -> Path:
+    """Scripts ``net`` with masking into ``<policy>.pt`` next to ``<policy>.json``."""
+    actor = ExportedActor(net, meta["action"]["kind"] == "discrete").eval()
     scripted = torch.jit.script(actor)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{meta['policy']}.pt"

@@ -22,9 +22,9 @@ import torch
 from ray.rllib.utils.annotations import override
 from torch import nn
 
-from policies.common.actor_critic import ActorCriticModule
 from policies.common.networks import GRUNet, mlp
 from policies.gmac.distribution import Mixture, mixture_from_head, mixture_mean
+from policies.mappo.module import ActorCriticModule
 
 #: ``training.gmac`` options and their defaults (K=3 and a tiny init scale per the issue and
 #: Shahriari et al. 2022; the std floor is GMAC's 0.05).

@@ -7,23 +7,30 @@ large batches, gradient norm clipped at 10.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ray.rllib.algorithms.algorithm_config import NotProvided
 from ray.rllib.algorithms.ppo import PPO, PPOConfig
 from ray.rllib.utils.annotations import override
 
-from policies.common.actor_critic import CRITIC_INPUTS
-from policies.common.configure import configure_actor_critic
+from policies.common.contract import AlgorithmContract, EnvFacts
+from policies.common.module_specs import per_agent_module_specs
+from policies.common.sharing import PolicyMapping
+from policies.mappo.module import CRITIC_INPUTS, MODEL_CONFIG_KEYS, ActorCriticModule
 
 #: ``training.critic`` values: what the critic reads.
 CRITICS = (*CRITIC_INPUTS, "concat_obs")
-#: ``training.value_head`` values: a scalar value (MAPPO) or GMAC's Gaussian mixture.
-VALUE_HEADS = ("scalar", "gmac")
 
 
-class MAPPOConfig(PPOConfig):
-    """PPOConfig plus MAPPO's critic options and GMAC's distributional value head."""
+class MAPPOConfig(AlgorithmContract, PPOConfig):
+    """PPOConfig plus MAPPO's critic options; the algorithm contract's hooks."""
+
+    MODEL_CONFIG_KEYS = MODEL_CONFIG_KEYS
+    SMOKE_TEST = {
+        "training": {"train_batch_size_per_learner": 128, "minibatch_size": 64, "num_epochs": 1},
+        "rl_module": {"model_config": {"fcnet_hiddens": [16]}},
+    }
 
     def __init__(self, algo_class: type | None = None) -> None:
         super().__init__(algo_class=algo_class or MAPPO)
@@ -31,8 +38,6 @@ class MAPPOConfig(PPOConfig):
         self.value_normalization = True
         self.value_clip: float | None = 0.2
         self.huber_delta: float | None = 10.0
-        self.value_head = "scalar"
-        self.gmac: dict[str, Any] = {}
         self.use_kl_loss = False
         self.lr = 5e-4
         self.num_epochs = 10
@@ -47,8 +52,6 @@ class MAPPOConfig(PPOConfig):
         value_normalization: bool = NotProvided,
         value_clip: float | None = NotProvided,
         huber_delta: float | None = NotProvided,
-        value_head: str = NotProvided,
-        gmac: dict[str, Any] = NotProvided,
         **kwargs: Any,
     ) -> MAPPOConfig:
         """MAPPO's options; the rest are PPO's.
@@ -59,9 +62,6 @@ class MAPPOConfig(PPOConfig):
             value_normalization: Keep running value statistics (PopArt-style).
             value_clip: Clip range of the value loss around the old values (None: off).
             huber_delta: Huber loss threshold for the value loss (None: squared error).
-            value_head: ``scalar`` or ``gmac`` (a Gaussian-mixture distributional critic
-                trained with the energy distance; see policies/gmac/README.md).
-            gmac: GMAC's options: ``components``, ``init_scale``, ``min_std``, ``horizon``.
             **kwargs: PPOConfig.training's options.
 
         """
@@ -71,8 +71,6 @@ class MAPPOConfig(PPOConfig):
             ("value_normalization", value_normalization),
             ("value_clip", value_clip),
             ("huber_delta", huber_delta),
-            ("value_head", value_head),
-            ("gmac", gmac),
         ):
             if value is not NotProvided:
                 setattr(self, name, value)
@@ -83,9 +81,6 @@ class MAPPOConfig(PPOConfig):
         super().validate()
         if self.critic not in CRITICS:
             raise ValueError(f"training.critic must be one of {', '.join(CRITICS)}")
-        if self.value_head not in VALUE_HEADS:
-            raise ValueError(f"training.value_head must be one of {', '.join(VALUE_HEADS)}")
-        self._validate_gmac()
         if self.use_kl_loss:
             raise ValueError("MAPPO/IPPO use no KL penalty: remove training.use_kl_loss")
         if self.vf_clip_param != PPOConfig().vf_clip_param:
@@ -94,27 +89,55 @@ class MAPPOConfig(PPOConfig):
                 "training.value_clip"
             )
 
-    def _validate_gmac(self) -> None:
-        from policies.gmac.config import validate_gmac_options
-
-        validate_gmac_options(self.gmac, self.value_head)
-
-    @property
-    def gmac_options(self) -> dict[str, Any]:
-        """``training.gmac`` with its defaults filled in."""
-        from policies.gmac.module import GMAC_DEFAULTS
-
-        return {**GMAC_DEFAULTS, **self.gmac}
-
     @override(PPOConfig)
     def get_default_learner_class(self) -> type:
-        if self.value_head == "gmac":
-            from policies.gmac.learner import GMACTorchLearner
-
-            return GMACTorchLearner
         from policies.mappo.learner import MAPPOTorchLearner
 
         return MAPPOTorchLearner
+
+    @override(AlgorithmContract)
+    def env_options(self, sharing: str) -> dict[str, Any]:
+        """The state source for ``critic: concat_obs``; agent ids for shared actors.
+
+        One network acting for several agents must know which agent it acts for.
+        """
+        options: dict[str, Any] = {}
+        if self.critic == "concat_obs":
+            options["global_state"] = "concat"
+        if sharing in ("shared", "groups"):
+            options["agent_id"] = True
+        return options
+
+    @property
+    def critic_input(self) -> str:
+        """What the critic module reads (``concat_obs`` is a state made by the env)."""
+        return "state" if self.critic == "concat_obs" else self.critic
+
+    def critic_module(self) -> tuple[type, dict[str, Any]]:
+        """The RLModule class and the extra ``model_config`` of this config's critic."""
+        return ActorCriticModule, {}
+
+    @override(AlgorithmContract)
+    def configure_modules(
+        self, facts: EnvFacts, mapping: PolicyMapping, model_config: dict[str, Any]
+    ) -> None:
+        module_class, critic_options = self.critic_module()
+        options = {
+            **MODEL_CONFIG_KEYS,  # complete: RLlib's connectors read max_seq_len from here
+            **model_config,
+            "critic_input": self.critic_input,
+            "value_normalization": self.value_normalization,
+            **critic_options,
+        }
+        per_agent_module_specs(self, facts, mapping, module_class, options)
+
+    @override(AlgorithmContract)
+    def export_actors(
+        self, modules: Any, facts: EnvFacts, mapping: PolicyMapping, out_dir: Path
+    ) -> list[Path]:
+        from policies.mappo.export import export_actor_modules
+
+        return export_actor_modules(self, modules, facts, mapping, out_dir)
 
 
 class MAPPO(PPO):
@@ -141,29 +164,3 @@ class IPPO(MAPPO):
     @override(MAPPO)
     def get_default_config(cls) -> IPPOConfig:
         return IPPOConfig()
-
-
-def configure_mappo(config: MAPPOConfig, **kwargs: Any) -> MAPPOConfig:
-    """Sets MAPPO's policies: actors on local observations, critics as ``config.critic``."""
-    critic = "state" if config.critic == "concat_obs" else config.critic
-    if config.value_head == "gmac":
-        from policies.gmac.config import gmac_module_options
-
-        kwargs.update(gmac_module_options(config.gmac_options))
-    return configure_actor_critic(
-        config, critic_input=critic, value_normalization=config.value_normalization, **kwargs
-    )
-
-
-def mappo_env_options(training: dict[str, Any], sharing: str) -> dict[str, Any]:
-    """Env options MAPPO sets unless the spec sets them.
-
-    The state source for ``critic: concat_obs``, and agent ids for shared actors (one network
-    must know which agent it acts for).
-    """
-    options: dict[str, Any] = {}
-    if training.get("critic") == "concat_obs":
-        options["global_state"] = "concat"
-    if sharing in ("shared", "groups"):
-        options["agent_id"] = True
-    return options

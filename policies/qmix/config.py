@@ -21,6 +21,7 @@ hard target updates, epsilon 1 -> 0.05, gradient norm clipped at 10, squared TD 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ray.rllib.algorithms.algorithm_config import NotProvided
@@ -29,12 +30,29 @@ from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from ray.rllib.utils.annotations import override
 
+from policies.common.contract import AlgorithmContract, EnvFacts, Inspector
+from policies.common.sharing import PolicyMapping
 from policies.qmix.mixers import MIXERS
 from policies.qmix.module import MODEL_CONFIG_KEYS, TeamQModule
 
 
-class QMIXConfig(DQNConfig):
-    """DQNConfig plus ``mixer`` and the QMIX mixer's sizes."""
+class QMIXConfig(AlgorithmContract, DQNConfig):
+    """DQNConfig plus ``mixer`` and the QMIX mixer's sizes; the algorithm contract's hooks.
+
+    Runs on the team view: one RLlib agent (and one team module) per team.
+    """
+
+    env_view = "teams"
+    MODEL_CONFIG_KEYS = MODEL_CONFIG_KEYS
+    SMOKE_TEST = {
+        "env_runners": {"num_envs_per_env_runner": 2, "rollout_fragment_length": 4},
+        "training": {
+            "num_steps_sampled_before_learning_starts": 16,
+            "train_batch_size_per_learner": 16,
+        },
+        "reporting": {"min_sample_timesteps_per_iteration": 32},
+        "rl_module": {"model_config": {"fcnet_hiddens": [16]}},
+    }
 
     def __init__(self, algo_class: type | None = None) -> None:
         super().__init__(algo_class=algo_class or QMIX)
@@ -63,7 +81,7 @@ class QMIXConfig(DQNConfig):
         self.sequence_length: int | None = None
         self.burn_in = 0
         self.updates_per_episode = 0.5
-        self.recurrent_agents = False  # set by configure_qmix from model_config.use_gru
+        self.recurrent_agents = False  # set by configure_modules from model_config.use_gru
 
     @override(DQNConfig)
     def training(
@@ -141,24 +159,37 @@ class QMIXConfig(DQNConfig):
     def _validate_replay(self) -> None:
         if self.replay not in ("auto", "transitions", "episodes"):
             raise ValueError("training.replay must be one of auto, transitions, episodes")
+        self._validate_replay_sizes()
         if self.replay == "transitions" and (self.recurrent_agents or self.td_lambda is not None):
             raise ValueError(
                 "GRU agents (use_gru) and training.td_lambda need training.replay: episodes"
             )
-        if not self.uses_episode_replay:
-            return
-        if self.td_lambda is not None and not 0.0 <= self.td_lambda <= 1.0:
-            raise ValueError(f"training.td_lambda must be in [0, 1], got {self.td_lambda}")
-        if not isinstance(self.n_step, int) or self.n_step < 1:
-            raise ValueError("episode replay needs an integer training.n_step >= 1")
-        if self.sequence_length is not None and self.sequence_length < 1:
-            raise ValueError("training.sequence_length must be at least 1 (or null)")
-        if self.burn_in < 0 or (self.burn_in and self.sequence_length is None):
+        if self.uses_episode_replay and (not isinstance(self.n_step, int) or self.n_step < 1):
+            raise ValueError("training.n_step must be an integer >= 1 with episode replay")
+        if self.burn_in and self.sequence_length is None:
             raise ValueError("training.burn_in needs training.sequence_length (windows)")
-        if self.episode_batch_size < 1 or self.episode_buffer_size < 1:
-            raise ValueError("training.episode_batch_size and episode_buffer_size must be >= 1")
-        if self.updates_per_episode <= 0:
-            raise ValueError("training.updates_per_episode must be positive")
+
+    def _validate_replay_sizes(self) -> None:
+        """The episode replay's numbers: each a ValueError naming its key."""
+        checks = {
+            "td_lambda": self.td_lambda is None or _number(self.td_lambda, 0.0, 1.0),
+            "episode_batch_size": _integer(self.episode_batch_size, 1),
+            "episode_buffer_size": _integer(self.episode_buffer_size, 1),
+            "sequence_length": self.sequence_length is None or _integer(self.sequence_length, 1),
+            "burn_in": _integer(self.burn_in, 0),
+            "updates_per_episode": _number(self.updates_per_episode, 0.0, None, open_low=True),
+        }
+        rules = {
+            "td_lambda": "a number in [0, 1] (or null)",
+            "episode_batch_size": "an integer >= 1",
+            "episode_buffer_size": "an integer >= 1",
+            "sequence_length": "an integer >= 1 (or null: whole episodes)",
+            "burn_in": "an integer >= 0",
+            "updates_per_episode": "a number > 0",
+        }
+        for key, ok in checks.items():
+            if not ok:
+                raise ValueError(f"training.{key} must be {rules[key]}, got {getattr(self, key)!r}")
 
     def mixer_options(self) -> dict[str, Any]:
         """Keyword arguments of ``make_mixer`` for ``self.mixer``."""
@@ -175,6 +206,46 @@ class QMIXConfig(DQNConfig):
         from policies.qmix.learner import QMIXTorchLearner
 
         return QMIXTorchLearner
+
+    @override(AlgorithmContract)
+    def configure_modules(
+        self, facts: EnvFacts, mapping: PolicyMapping, model_config: dict[str, Any]
+    ) -> None:
+        """One team module per team (the team view's agents), each with its own mixer."""
+        options = {
+            **MODEL_CONFIG_KEYS,
+            **model_config,
+            "mixer": self.mixer,
+            "mixer_options": self.mixer_options(),
+            "epsilon": self.epsilon,
+        }
+        specs = {
+            team: RLModuleSpec(
+                module_class=TeamQModule,
+                observation_space=facts.observation_spaces[team],
+                action_space=facts.action_spaces[team],
+                model_config=dict(options),
+            )
+            for team in facts.agents
+        }
+        self.recurrent_agents = bool(options.get("use_gru"))
+        self.multi_agent(policies=set(specs), policy_mapping_fn=mapping)
+        self.rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs))
+
+    @override(AlgorithmContract)
+    def export_actors(
+        self, modules: Any, facts: EnvFacts, mapping: PolicyMapping, out_dir: Path
+    ) -> list[Path]:
+        from policies.qmix.export import export_teams
+
+        return export_teams(modules, facts, out_dir)
+
+    @classmethod
+    @override(AlgorithmContract)
+    def inspectors(cls) -> dict[str, Inspector]:
+        from policies.qmix.q_table import Q_TABLE
+
+        return {Q_TABLE.name: Q_TABLE}
 
 
 class QMIX(DQN):
@@ -220,37 +291,12 @@ class IQLConfig(QMIXConfig):
         self.mixer = "none"
 
 
-def configure_qmix(
-    config: QMIXConfig,
-    *,
-    observation_spaces: dict[str, Any],
-    action_spaces: dict[str, Any],
-    model_config: dict[str, Any],
-    **_: Any,
-) -> QMIXConfig:
-    """One team module per team (the team view's agents), each with its own mixer."""
-    options = {
-        **MODEL_CONFIG_KEYS,
-        **model_config,
-        "mixer": config.mixer,
-        "mixer_options": config.mixer_options(),
-        "epsilon": config.epsilon,
-    }
-    specs = {
-        team: RLModuleSpec(
-            module_class=TeamQModule,
-            observation_space=observation_spaces[team],
-            action_space=action_spaces[team],
-            model_config=dict(options),
-        )
-        for team in observation_spaces
-    }
-    config.recurrent_agents = bool(options.get("use_gru"))
-    config.multi_agent(policies=set(specs), policy_mapping_fn=team_mapping)
-    config.rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs))
-    return config
+def _integer(value: Any, low: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
 
 
-def team_mapping(agent_id: str, *args: Any, **kwargs: Any) -> str:
-    """Team view: every team (the RLlib agent) has its own module."""
-    return agent_id
+def _number(value: Any, low: float, high: float | None, open_low: bool = False) -> bool:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    above = value > low if open_low else value >= low
+    return above and (high is None or value <= high)

@@ -2,56 +2,65 @@
 
 Each member acts on the argmax of its own utilities ``Q_a`` from its own observation (the
 IGM property makes that the team's greedy joint action), so the exported actor is the agent
-network with masking, the same ``forward(obs, mask)`` as MAPPO's exported actors (see
-``policies.common.export``):
+network with masking, in the schema of every exported actor (``policies.common.export``):
 
-- shared network (default): one ``<team>.pt`` for all members, with the member's one-hot
-  index (in ``agent_ids`` order) appended to its observation;
+- shared network (default): one ``<team>.pt`` for all members; ``input.agent_id`` lists the
+  members in the order of their one-hot index (the team's member order);
 - individual networks: one ``<team>.<member>.pt`` per member, observation only.
 
-``output`` are the utilities with masked actions at float32's minimum: take the argmax.
+``output.kind`` is ``utilities``: masked Q-values, act on the argmax. GRU (DRQN) agents are
+not exported yet: the exporter says so instead of writing a wrong actor.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import torch
+import gymnasium as gym
 
-from env_wrappers.keys import MASK_KEY
-from policies.common.export import ExportedActor
-
-
-def _meta(module: Any, policy: str, agents: list[str], shared: bool) -> dict[str, Any]:
-    in_features = int(module.agent_nets[0][0].in_features)
-    return {
-        "policy": policy,
-        "agents": agents,
-        "agent_ids": agents if shared else [],
-        "obs_size": in_features - (module.n_agents if shared else 0),
-        "discrete": True,
-        "n_actions": module.n_actions,
-        "uses_mask": MASK_KEY in module.observation_space.spaces,
-        "output": "utilities: act on the argmax",
-    }
+from env_wrappers.keys import MASK_KEY, OBS_KEY
+from policies.common.contract import EnvFacts, UnsupportedError
+from policies.common.export import actor_schema, write_actor
 
 
-def _write(net: torch.nn.Module, out_dir: Path, meta: dict[str, Any]) -> Path:
-    scripted = torch.jit.script(ExportedActor(net, discrete=True).eval())
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{meta['policy']}.pt"
-    scripted.save(str(path))
-    (out_dir / f"{meta['policy']}.json").write_text(json.dumps(meta, indent=1))
-    return path
+def _member_obs_size(module: Any) -> int:
+    return gym.spaces.flatdim(module.observation_space[OBS_KEY]) // module.n_agents
+
+
+def _meta(module: Any, policy: str, agents: list[str], ids: list[str]) -> dict[str, Any]:
+    return actor_schema(
+        policy=policy,
+        agents=agents,
+        obs_size=_member_obs_size(module),
+        agent_ids=ids,
+        action_space=gym.spaces.Discrete(module.n_actions),
+        output="utilities",
+        uses_mask=MASK_KEY in module.observation_space.spaces,
+    )
 
 
 def export_team(module: Any, team: str, members: list[str], out_dir: Path) -> list[Path]:
     """Writes the actors of one team module; returns the ``.pt`` paths."""
+    if module.is_stateful():
+        raise UnsupportedError(
+            "rl_module.model_config.use_gru", "recurrent (GRU) agents cannot be exported yet"
+        )
     if module.shared:
-        return [_write(module.agent_nets[0], out_dir, _meta(module, team, members, True))]
+        return [write_actor(module.agent_nets[0], out_dir, _meta(module, team, members, members))]
     return [
-        _write(net, out_dir, _meta(module, f"{team}.{member}", [member], False))
+        write_actor(net, out_dir, _meta(module, f"{team}.{member}", [member], []))
         for net, member in zip(module.agent_nets, members, strict=True)
     ]
+
+
+def export_teams(modules: Any, facts: EnvFacts, out_dir: Path) -> list[Path]:
+    """Every team's actors."""
+    if facts.env_appends_id:
+        raise UnsupportedError(
+            "env.agent_id", "team modules add member ids themselves; export needs agent_id off"
+        )
+    written: list[Path] = []
+    for team, members in facts.teams.items():
+        written += export_team(modules[team], team, members, out_dir)
+    return written

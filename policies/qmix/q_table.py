@@ -1,4 +1,4 @@
-"""``marl eval CHECKPOINT --q-table``: what a QMIX/VDN/IQL team module has learned.
+"""``marl inspect q-table CHECKPOINT``: what a QMIX/VDN/IQL team module has learned.
 
 At the first state of an evaluation episode it lists every member's utilities ``Q_a`` and
 the mixer's ``Q_tot`` for every joint action (on the single-step matrix games that is the
@@ -9,6 +9,7 @@ and ``Q_tot`` at each step. Returned as JSON-ready data; ``format_q_table`` rend
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,21 +17,10 @@ import torch
 from ray.rllib.core.columns import Columns
 
 from policies.common.acting import stack_observations
-from rl_apps.errors import SpecError
-from rl_apps.spec import ExperimentSpec
+from policies.common.contract import InspectContext, Inspector
 
 #: Joint action tables larger than this are not enumerated.
 MAX_JOINT_ACTIONS = 4096
-
-
-def check_team_q(spec: ExperimentSpec, checkpoint: Any) -> None:
-    """SpecError unless the checkpoint holds a value-decomposition team module."""
-    from policies.registry import ALGORITHMS
-
-    if not ALGORITHMS[spec.algo].team_view:
-        raise SpecError(
-            str(checkpoint), [("algo", f"--q-table needs qmix, vdn or iql, not {spec.algo}")]
-        )
 
 
 @torch.no_grad()
@@ -104,3 +94,32 @@ def greedy_step(module: Any, batch: dict[str, Any], hidden: torch.Tensor) -> dic
         "q_values": out["q_values"][:, 0],
         Columns.STATE_OUT: out[Columns.STATE_OUT],
     }
+
+
+def inspect_q_table(
+    modules: Any, env: Any, context: InspectContext, out: Path | None = None
+) -> dict[str, Any]:
+    """Per team: the joint Q table at the first state and the greedy episode's trace."""
+    obs, _ = env.reset(seed=context.seed)
+    return {
+        team: {
+            "first_state": joint_table(modules[team], obs[team]),
+            "episode": episode_trace(modules[team], env, team, context.seed),
+        }
+        for team in obs
+    }
+
+
+def format_q_tables(report: dict[str, Any]) -> str:
+    """Every team's first-state table as text."""
+    return "\n".join(
+        f"team {team}:\n{format_q_table(tables['first_state'])}" for team, tables in report.items()
+    )
+
+
+Q_TABLE = Inspector(
+    name="q-table",
+    help="utilities and Q_tot for every joint action (first state) and along a greedy episode",
+    run=inspect_q_table,
+    text=format_q_tables,
+)

@@ -1,10 +1,9 @@
-"""``marl eval CHECKPOINT --value-dist OUT.png``: what a GMAC critic predicts along an episode.
+"""``marl inspect value-dist CHECKPOINT OUT.png``: what a GMAC critic predicts along an episode.
 
-Plays one episode with the checkpoint's actors, then plots, at a few evenly spaced steps, the
-density of the return that each agent's critic predicts (a Gaussian mixture, reward units),
-with the discounted return that actually followed as a dashed line. Needs a checkpoint trained
-with ``training.value_head: gmac``; the critic reads the global state, so this is a training-
-time view (acting never uses it).
+Plays one episode with the checkpoint's actors (sampling, seeded), then plots, at a few evenly
+spaced steps, the density of the return that each agent's critic predicts (a Gaussian mixture,
+reward units), with the discounted return that actually followed as a dashed line. The critic
+reads the global state, so this is a training-time view (acting never uses it).
 """
 
 from __future__ import annotations
@@ -17,27 +16,12 @@ import numpy as np
 import torch
 from ray.rllib.core.columns import Columns
 
-from policies.common.acting import stack_observations
+from policies.common.acting import DecentralizedActors, stack_observations
+from policies.common.contract import InspectContext, Inspector, UnsupportedError
 from policies.gmac.distribution import Mixture, mixture_mean
-from rl_apps.errors import SpecError
-from rl_apps.spec import ExperimentSpec
 
 #: Steps of the episode whose predicted distributions are drawn.
 N_STATES = 4
-
-
-def check_gmac(spec: ExperimentSpec, checkpoint: Path) -> None:
-    """SpecError unless the checkpoint's critic is a Gaussian mixture."""
-    if spec.training.get("value_head") != "gmac":
-        raise SpecError(
-            str(checkpoint),
-            [("training.value_head", "--value-dist needs a GMAC critic (value_head: gmac)")],
-        )
-    if spec.rl_module.get("model_config", {}).get("use_gru"):
-        raise SpecError(
-            str(checkpoint),
-            [("rl_module.model_config.use_gru", "--value-dist does not support GRU critics yet")],
-        )
 
 
 def record_episode(env: Any, act: Any, seed: int) -> tuple[list[dict], list[dict]]:
@@ -63,12 +47,9 @@ def returns_to_go(rewards: list[dict], agent: str, gamma: float) -> list[float]:
 
 
 @torch.no_grad()
-def predicted_mixtures(modules: Any, spec: ExperimentSpec, observations: list[dict]) -> dict:
+def predicted_mixtures(modules: Any, module_for: Any, observations: list[dict]) -> dict:
     """``{step: {agent: Mixture}}`` at ``N_STATES`` evenly spaced steps."""
     steps = sorted({int(s) for s in np.linspace(0, len(observations) - 1, N_STATES)})
-    from rl_apps.build import module_mapping
-
-    module_for = module_mapping(spec)
     out: dict[int, dict[str, Mixture]] = {}
     for step in steps:
         out[step] = {}
@@ -128,3 +109,38 @@ def value_dist_report(mixtures: dict, realized: dict[str, list[float]]) -> list[
                 }
             )
     return rows
+
+
+def inspect_value_dist(
+    modules: Any, env: Any, context: InspectContext, out: Path | None
+) -> dict[str, Any]:
+    """Plays one episode, plots the critics' predictions into ``out``; returns the summary."""
+    if context.model_config.get("use_gru"):
+        raise UnsupportedError(
+            "rl_module.model_config.use_gru", "value-dist does not support GRU critics yet"
+        )
+    if out is None:
+        raise UnsupportedError("OUT", "value-dist writes a PNG: give its path")
+    config = context.config
+    torch.manual_seed(context.seed)
+    actors = DecentralizedActors(
+        modules,
+        context.mapping,
+        dict(env.action_spaces),
+        greedy=False,
+        normalize_actions=config.normalize_actions,
+        clip_actions=config.clip_actions,
+    )
+    observations, rewards = record_episode(env, actors.act, context.seed)
+    realized = {a: returns_to_go(rewards, a, config.gamma) for a in env.possible_agents}
+    mixtures = predicted_mixtures(modules, context.mapping, observations)
+    plot_value_distributions(mixtures, realized, out)
+    return {"png": str(out), "states": value_dist_report(mixtures, realized)}
+
+
+VALUE_DIST = Inspector(
+    name="value-dist",
+    help="plot the critics' predicted return distributions at a few states of an episode",
+    run=inspect_value_dist,
+    needs_out=True,
+)
