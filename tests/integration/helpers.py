@@ -58,3 +58,12 @@ def some_agent_left_early(algo: Any, episodes: int = 3) -> bool:
     """Whether, in ``episodes`` episodes of the local env runner, agents' lengths differ."""
     sampled = algo.env_runner.sample(num_episodes=episodes, explore=True)
     return any(len({len(a) for a in e.agent_episodes.values()}) > 1 for e in sampled)
+
+
+def learner_modules(algo: Any) -> Any:
+    """The local learner's MultiRLModule (with the learner-only critics and mixers).
+
+    RLlib 2.60 has no public accessor for it (``Algorithm.get_module`` returns the env
+    runner's inference-only copy); this is the one place tests reach into the learner group.
+    """
+    return algo.learner_group._learner.module

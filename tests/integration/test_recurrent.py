@@ -10,7 +10,7 @@ import pytest
 from rl_apps.build import build_algo_config
 from rl_apps.spec import validate_spec
 
-from .helpers import expect, run_marl
+from .helpers import expect, learner_modules, run_marl
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 
@@ -45,14 +45,14 @@ def spec(env: dict, algo: str = "mappo", runners: int = 0, **training):
     [
         ("simple_spread", "mappo", {}),
         ("lbf", "ippo", {}),
-        ("simple_spread", "mappo", {"value_head": "gmac"}),
+        ("simple_spread", "gmac", {}),
     ],
 )
 def test_recurrent_agents_train(env, algo, training):
     algo_ = build_algo_config(spec(ENVS[env], algo, **training)).build_algo()
     try:
         results = [algo_.train() for _ in range(2)]
-        module = algo_.learner_group._learner.module["shared"]
+        module = learner_modules(algo_)["shared"]
         assert module.is_stateful() and set(module.get_initial_state()) == {"actor", "critic"}
         stats = results[-1]["learners"]["shared"]
         for key in ("policy_loss", "vf_loss", "entropy", "vf_explained_var"):

@@ -9,7 +9,7 @@ import pytest
 from rl_apps import checkpoints as ckpt
 from rl_apps.build import build_algo_config
 from rl_apps.spec import load_spec
-from rl_apps.train import _restore
+from rl_apps.train import restore_checkpoint
 from rl_apps.weights import runner_weight_mismatches
 
 from ..conftest import QUICKSTART, TINY
@@ -64,7 +64,7 @@ def test_restore_continues_exactly(tmp_path):
     try:
         before, _ = learner_state(fresh)
         assert any(not np.array_equal(v, before[k]) for k, v in weights.items())
-        counters = _restore(fresh, path, echo=lambda _: None)
+        counters = restore_checkpoint(fresh, path, echo=lambda _: None)
         assert counters.iteration == 2 and fresh.iteration == 2
         assert runner_weight_mismatches(fresh) == []
         new_weights, new_optimizer = learner_state(fresh)
@@ -74,7 +74,7 @@ def test_restore_continues_exactly(tmp_path):
             assert np.array_equal(value, new_optimizer[key]), key
         perturb_runner(fresh)
         assert runner_weight_mismatches(fresh), "the check must see a stale env runner"
-        _restore(fresh, path, echo=lambda _: None)
+        restore_checkpoint(fresh, path, echo=lambda _: None)
         nxt = fresh.train()
         assert nxt["training_iteration"] == 3
         sampled = nxt["env_runners"]["num_env_steps_sampled"]

@@ -11,8 +11,9 @@ from __future__ import annotations
 import pytest
 
 from policies.common.acting import DecentralizedActors
-from rl_apps.build import build_algo_config, make_spec_env, module_mapping
+from rl_apps.build import build_algo_config, plan
 
+from ..integration.helpers import learner_modules
 from .specs import game_spec
 
 pytestmark = [
@@ -41,10 +42,10 @@ def train_and_act(algo: str, game: str, env_steps: int = 50_000, seed: int = 0):
     try:
         while trained.train()["env_runners"]["num_env_steps_sampled_lifetime"] < env_steps:
             pass
-        modules = trained.learner_group._learner.module
-        env = make_spec_env(spec)
+        modules = learner_modules(trained)
+        env = plan(spec).make_env()
         spaces = {agent: env.get_action_space(agent) for agent in env.possible_agents}
-        actors = DecentralizedActors(modules, module_mapping(spec), spaces, greedy=True)
+        actors = DecentralizedActors(modules, plan(spec).mapping, spaces, greedy=True)
         observations, _ = env.reset(seed=seed)
         actions = actors.act(observations)
         _, rewards, *_ = env.step(actions)

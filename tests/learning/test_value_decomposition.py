@@ -2,7 +2,7 @@
 
 Marked ``learning`` (minutes on 2 cores): ``python -m pytest -m learning``. Each test trains
 in-process through RLlib (the real algorithm, replay and learner), then reads the learned
-utilities and Q_tot with ``rl_apps.qtable.joint_table``.
+utilities and Q_tot with ``policies.qmix.q_table.joint_table``.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import pytest
 import torch
 from ray.rllib.core.columns import Columns
 
-from rl_apps.build import build_algo_config, make_spec_env
-from rl_apps.qtable import greedy_step, joint_table
+from policies.qmix.q_table import greedy_step, joint_table
+from rl_apps.build import build_algo_config, plan
 from rl_apps.spec import validate_spec
 
+from ..integration.helpers import learner_modules
 from .specs import game_spec
 
 pytestmark = [
@@ -63,8 +64,8 @@ def train(
     try:
         while algo_.train()["env_runners"]["num_env_steps_sampled_lifetime"] < env_steps:
             pass
-        module = algo_.learner_group._learner.module["agent"]
-        env = make_spec_env(spec)
+        module = learner_modules(algo_)["agent"]
+        env = plan(spec).make_env()
         obs, _ = env.reset(seed=0)
         return module, obs["agent"]
     finally:
@@ -78,7 +79,7 @@ def greedy(module, team_obs) -> list[int]:
 
 def play_two_step_game(module, algo: str) -> float:
     """The greedy team's return in one episode (a GRU team carries its state)."""
-    env = make_spec_env(
+    env = plan(
         validate_spec(
             {
                 "name": "e",
@@ -88,7 +89,7 @@ def play_two_step_game(module, algo: str) -> float:
             },
             "<e>",
         )
-    )
+    ).make_env()
     team_obs, _ = env.reset(seed=0)
     hidden = torch.as_tensor(module.get_initial_state().get("h", np.zeros(0)))[None]
     total, done = 0.0, False

@@ -7,8 +7,8 @@ import numpy as np
 import torch
 from ray.rllib.core.columns import Columns
 
-from policies.common.actor_critic import ActorCriticModule
 from policies.common.export import ExportedActor
+from policies.mappo.module import ActorCriticModule
 
 
 def module(action_space, mask=True):

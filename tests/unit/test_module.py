@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from ray.rllib.core.columns import Columns
 
-from policies.common.actor_critic import ActorCriticModule
 from policies.common.networks import mask_logits, mlp
+from policies.mappo.module import ActorCriticModule
 
 
 def obs_space(n_obs=6, n_state=10, n_actions=4, mask=True):

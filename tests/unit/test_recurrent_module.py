@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from ray.rllib.core.columns import Columns
 
-from policies.common.actor_critic import ActorCriticModule
 from policies.mappo.connectors import Trajectories
+from policies.mappo.module import ActorCriticModule
 
 SEQ_LEN = 4
 LENGTHS = [7, 3, 4]  # trajectory rows, as RLlib's connector sees them

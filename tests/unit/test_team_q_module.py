@@ -10,7 +10,7 @@ import torch
 from ray.rllib.core.columns import Columns
 
 from policies.qmix.module import TeamQModule
-from rl_apps.qtable import joint_table
+from policies.qmix.q_table import joint_table
 
 N, A, OBS, STATE = 3, 4, 5, 7
 
