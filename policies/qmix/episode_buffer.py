@@ -4,7 +4,7 @@ PyMARL-style replay (Rashid et al. 2018; Samvelyan et al. 2019): the buffer keep
 episodes of one team and samples rows that are whole episodes, or, with ``seq_len``, windows
 of ``seq_len`` steps preceded by up to ``burn_in`` steps that only warm up a recurrent agent's
 hidden state (R2D2, Kapturowski et al. 2019). Rows are padded at the end to the longest row;
-the batch follows ``policies.qmix.targets``' convention:
+the batch follows ``policies.common.targets``' convention:
 
 - ``obs``: dict of ``[B, T + 1, ...]``: the observation before every step of the row and the
   one after its last step (the bootstrap observation);

@@ -35,10 +35,10 @@ from ray.rllib.utils.schedules.scheduler import Scheduler
 from torch import nn
 
 from env_wrappers.keys import MASK_KEY, OBS_KEY, STATE_KEY
+from policies.common.masking import masked_argmax
 from policies.common.networks import GRUNet, mlp
 from policies.qmix.episode_buffer import FILLED
 from policies.qmix.mixers import make_mixer
-from policies.qmix.targets import masked_argmax
 
 #: ``rl_module.model_config`` keys a team Q module reads, with defaults.
 MODEL_CONFIG_KEYS: dict[str, Any] = {
