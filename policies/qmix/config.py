@@ -193,7 +193,7 @@ class QMIX(DQN):
         super().setup(config)
         self.episode_trainer = None
         if self.config.uses_episode_replay:
-            from policies.qmix.episode_training import EpisodeTrainer
+            from policies.common.episode_training import EpisodeTrainer
 
             self.episode_trainer = EpisodeTrainer(self.config)
 

@@ -35,9 +35,9 @@ from ray.rllib.utils.schedules.scheduler import Scheduler
 from torch import nn
 
 from env_wrappers.keys import MASK_KEY, OBS_KEY, STATE_KEY
+from policies.common.episode_replay import FILLED
 from policies.common.masking import masked_argmax
 from policies.common.networks import GRUNet, mlp
-from policies.qmix.episode_buffer import FILLED
 from policies.qmix.mixers import make_mixer
 
 #: ``rl_module.model_config`` keys a team Q module reads, with defaults.

@@ -1,4 +1,4 @@
-"""Episode replay for value decomposition: whole team episodes, sampled as padded batches (no Ray).
+"""Episode replay for off-policy team algorithms: whole team episodes as padded batches (no Ray).
 
 PyMARL-style replay (Rashid et al. 2018; Samvelyan et al. 2019): the buffer keeps whole
 episodes of one team and samples rows that are whole episodes, or, with ``seq_len``, windows
@@ -13,7 +13,8 @@ the batch follows ``policies.common.targets``' convention:
 - ``loss_mask`` ``[B, T]``: ``filled`` without the burn-in steps.
 
 Episodes arrive in chunks from the env runners (``EpisodeAssembler``); only finished episodes
-enter the buffer.
+enter the buffer. ``policies.common.episode_training`` runs this replay inside RLlib (QMIX's
+episode replay; any other team algorithm that learns from replayed episodes).
 """
 
 from __future__ import annotations
