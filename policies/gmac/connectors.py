@@ -20,8 +20,9 @@ import numpy as np
 import torch
 from ray.rllib.utils.numpy import convert_to_numpy
 
+from policies.common.trajectories import Trajectories
 from policies.gmac.distribution import Mixture, mixture_mean, sr_lambda_targets
-from policies.mappo.connectors import CentralizedGAE, Trajectories
+from policies.mappo.connectors import CentralizedGAE
 
 TARGET_WEIGHTS = "gmac_target_weights"
 TARGET_MEANS = "gmac_target_means"

@@ -3,11 +3,11 @@
 It replaces RLlib's ``GeneralAdvantageEstimation`` in the learner pipeline, after RLlib's
 ``AddOneTsToEpisodesAndTruncate`` has given every agent trajectory of T steps one extra row:
 the observation after the last step (its value is the bootstrap) with a zero reward and no
-loss weight. For each module it
+loss weight (the layout of ``policies.common.trajectories``). For each module it
 
 1. computes the critic's values (in reward units) for every row, once;
-2. runs ``policies.common.gae.gae`` on each trajectory (bootstrap from the extra row unless
-   the trajectory ended in a termination);
+2. runs ``policies.common.gae.gae`` on each trajectory (``trajectory_gae``), bootstrapping
+   from the extra row unless the trajectory ended in a termination;
 3. updates the module's value normalizer with the new value targets (once per train batch);
 4. stores standardized advantages, raw value targets and the old values (``VF_PREDS``, for
    the clipped value loss) in the batch.
@@ -15,7 +15,6 @@ loss weight. For each module it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,69 +26,8 @@ from ray.rllib.core.rl_module.apis.value_function_api import ValueFunctionAPI
 from ray.rllib.evaluation.postprocessing import Postprocessing
 from ray.rllib.utils.annotations import override
 from ray.rllib.utils.numpy import convert_to_numpy
-from ray.rllib.utils.postprocessing.zero_padding import split_and_zero_pad_n_episodes
 
-from policies.common.gae import gae
-
-
-def trajectory_gae(
-    values: np.ndarray,
-    rewards: np.ndarray,
-    lengths: list[int],
-    terminated: list[bool],
-    gamma: float,
-    lambda_: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """GAE over consecutive trajectories, each ``T + 1`` rows long (the last: bootstrap row).
-
-    Returns advantages and value targets for every row; the bootstrap rows get 0 and their
-    own value (they carry no loss weight).
-    """
-    advantages = np.zeros_like(values, dtype=np.float64)  # [N]
-    targets = values.astype(np.float64).copy()  # [N]
-    start = 0
-    for length, ended in zip(lengths, terminated, strict=True):
-        steps = length - 1
-        window = slice(start, start + steps)
-        adv, ret = gae(rewards[window], values[start : start + length], ended, gamma, lambda_)
-        advantages[window], targets[window] = adv, ret
-        start += length
-    if start != len(values):
-        raise ValueError(f"trajectory lengths sum to {start}, the batch has {len(values)} rows")
-    return advantages, targets
-
-
-@dataclass(frozen=True)
-class Trajectories:
-    """How a module's batch splits into trajectories (each ``T + 1`` rows, see above).
-
-    For a recurrent (stateful) module RLlib lays the batch out as ``[B, max_seq_len, ...]``:
-    each trajectory split into chunks of ``seq_len`` rows, the last chunk zero-padded.
-    ``unpad`` turns such columns into flat rows ``[N, ...]`` in trajectory order and ``pad``
-    back; for other modules (``seq_len`` None) both return their input.
-    """
-
-    lengths: list[int]
-    terminated: list[bool]
-    seq_len: int | None = None
-
-    def unpad(self, x: Any) -> Any:
-        """``[B, seq_len, ...]`` -> ``[N, ...]`` (numpy or torch)."""
-        if self.seq_len is None:
-            return x
-        rows, pieces = 0, []
-        for length in self.lengths:
-            chunks = -(-length // self.seq_len)  # ceil
-            flat = x[rows : rows + chunks].reshape(chunks * self.seq_len, *x.shape[2:])
-            pieces.append(flat[:length])
-            rows += chunks
-        return torch.cat(pieces) if isinstance(x, torch.Tensor) else np.concatenate(pieces)
-
-    def pad(self, x: np.ndarray) -> np.ndarray:
-        """``[N, ...]`` -> ``[B, seq_len, ...]``, the layout of the module's batch."""
-        if self.seq_len is None:
-            return x
-        return np.stack(split_and_zero_pad_n_episodes(x, self.lengths, self.seq_len))
+from policies.common.trajectories import Trajectories, trajectory_gae
 
 
 class CentralizedGAE(ConnectorV2):

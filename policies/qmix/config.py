@@ -9,7 +9,7 @@ Two replay modes (``training.replay``):
 
 - ``transitions``: RLlib's multi-agent episode buffer samples (n-step) transitions; the
   agent network is an MLP.
-- ``episodes``: our episode replay (``policies.qmix.episode_buffer``, PyMARL's layout):
+- ``episodes``: our episode replay (``policies.common.episode_replay``, PyMARL's layout):
   whole episodes, or ``sequence_length`` windows with ``burn_in``, so GRU agents (DRQN,
   ``rl_module.model_config.use_gru``) are unrolled over time and TD(lambda) targets
   (``training.td_lambda``) run along each episode. ``replay: auto`` (the default) picks
@@ -264,7 +264,7 @@ class QMIX(DQN):
         super().setup(config)
         self.episode_trainer = None
         if self.config.uses_episode_replay:
-            from policies.qmix.episode_training import EpisodeTrainer
+            from policies.common.episode_training import EpisodeTrainer
 
             self.episode_trainer = EpisodeTrainer(self.config)
 

@@ -1,4 +1,4 @@
-"""QMIX's learner: the mixed TD loss on replayed transitions (plumbing; math in targets.py).
+"""QMIX's learner: the mixed TD loss (plumbing; the math is in policies/common/targets.py).
 
 RLlib's DQN machinery does the rest: the replay buffer samples (n-step) transitions of the
 team agent, the learner connector adds ``NEXT_OBS``, and ``DQNLearner`` updates the target
@@ -10,11 +10,11 @@ and ``Q_tot'`` uses the target agent network and target mixer (double Q-learning
 ``mixer: none`` (IQL) each member's ``Q_a`` is regressed on its own target from the shared
 team reward.
 
-With episode replay (``policies.qmix.episode_training``) the batch is padded rows ``[B, T]``
-(``policies.qmix.episode_buffer``): utilities come from unrolling the agent network along
+With episode replay (``policies.common.episode_training``) the batch is padded rows ``[B, T]``
+(``policies.common.episode_replay``): utilities come from unrolling the agent network along
 each row, bootstrap values from the target network at every next step, and the targets are
-``n_step`` returns or TD(lambda) returns along the row (``targets.py``); the loss covers the
-real steps after the burn-in.
+``n_step`` returns or TD(lambda) returns along the row (``policies.common.targets``); the
+loss covers the real steps after the burn-in.
 """
 
 from __future__ import annotations
@@ -28,16 +28,16 @@ from ray.rllib.core.rl_module.apis.target_network_api import TargetNetworkAPI
 from ray.rllib.utils.annotations import override
 
 from env_wrappers.keys import MASK_KEY
-from policies.qmix.episode_buffer import FILLED, LOSS_MASK
-from policies.qmix.module import Q_NEXT, Q_TARGET_NEXT, Q_TARGET_SEQ, Q_VALUES
-from policies.qmix.targets import (
+from policies.common.episode_replay import FILLED, LOSS_MASK
+from policies.common.masking import masked_max
+from policies.common.targets import (
     double_q_greedy_values,
-    masked_max,
     n_step_targets,
     td_lambda_targets,
     td_loss,
     transition_targets,
 )
+from policies.qmix.module import Q_NEXT, Q_TARGET_NEXT, Q_TARGET_SEQ, Q_VALUES
 
 
 def mix_sequence(mixer: Any, agent_qs: torch.Tensor, states: torch.Tensor) -> torch.Tensor:

@@ -10,7 +10,7 @@ A mixer maps the Q-values of the actions the agents took (or would take), ``agen
 - ``NoMixer`` (IQL): no mixing, ``agent_qs`` is returned as it is (``[..., n_agents]``).
 
 With ``NoMixer`` every agent is its own learner: the "team" TD target becomes one target per
-agent, computed by the functions of ``targets.py`` with ``target_values [B, T, n_agents]``
+agent, computed by ``policies.common.targets`` with ``target_values [B, T, n_agents]``
 (each agent's own greedy target Q of the next observation) and the shared team reward
 ``[B, T]``, which is broadcast over the agents; ``td_loss`` then averages over agents too.
 """

@@ -5,12 +5,13 @@ Dicts with ``obs`` ``[B, n, obs_dim]`` (every member's local observation), ``sta
 ``action_mask`` ``[B, n, A]`` (when the env has masks) and ``alive``. Actions are one per
 member (MultiDiscrete).
 
-- **Agent network**: ``Q_a(o_a)`` for every member from its own observation only: one MLP
-  shared by all members with a one-hot member id appended (``shared_agent_network: true``,
-  the default), or one MLP per member. ``use_gru: true`` makes it a DRQN (MLP features, a
-  GRU of ``gru_cell_size``, a linear head): utilities then depend on the member's own
-  observation history, the module is stateful (state ``[n, cell]`` per team) and training
-  unrolls it over replayed episodes (``sequence_q``).
+- **Agent network** (``policies.common.members.MemberNetworks``, ``agent_nets``): ``Q_a(o_a)``
+  for every member from its own observation only: one MLP shared by all members with a
+  one-hot member id appended (``shared_agent_network: true``, the default), or one MLP per
+  member. ``use_gru: true`` makes it a DRQN (MLP features, a GRU of ``gru_cell_size``, a
+  linear head): utilities then depend on the member's own observation history, the module is
+  stateful (state ``[n, cell]`` per team) and training unrolls it over replayed episodes
+  (``sequence_q``).
 - **Acting**: each member takes the masked argmax of its own utilities (decentralized
   execution), epsilon-greedy over its valid actions while exploring; epsilon follows the
   config's ``epsilon`` schedule (RLlib's DQN convention, ``[[t, value], ...]``).
@@ -35,10 +36,10 @@ from ray.rllib.utils.schedules.scheduler import Scheduler
 from torch import nn
 
 from env_wrappers.keys import MASK_KEY, OBS_KEY, STATE_KEY
-from policies.common.networks import GRUNet, mlp
-from policies.qmix.episode_buffer import FILLED
+from policies.common.episode_replay import FILLED
+from policies.common.masking import masked_argmax
+from policies.common.members import MemberNetworks
 from policies.qmix.mixers import make_mixer
-from policies.qmix.targets import masked_argmax
 
 #: ``rl_module.model_config`` keys a team Q module reads, with defaults.
 MODEL_CONFIG_KEYS: dict[str, Any] = {
@@ -66,17 +67,16 @@ class TeamQModule(TorchRLModule, TargetNetworkAPI):
         self.n_agents = int(obs_space.shape[0])
         self.n_actions = int(self.action_space.nvec[0])
         self.shared = bool(config["shared_agent_network"])
-        obs_size = gym.spaces.flatdim(obs_space) // self.n_agents
-        hidden, activation = list(config["fcnet_hiddens"]), config["fcnet_activation"]
-        in_size = obs_size + (self.n_agents if self.shared else 0)
-        count = 1 if self.shared else self.n_agents
         self.recurrent = bool(config["use_gru"])
         self.cell_size = int(config["gru_cell_size"])
-        self.agent_nets = nn.ModuleList(
-            GRUNet(in_size, hidden, self.cell_size, self.n_actions, activation)
-            if self.recurrent
-            else mlp(in_size, hidden, self.n_actions, activation)
-            for _ in range(count)
+        self.agent_nets = MemberNetworks(
+            self.n_agents,
+            gym.spaces.flatdim(obs_space) // self.n_agents,
+            list(config["fcnet_hiddens"]),
+            self.n_actions,
+            shared=self.shared,
+            cell_size=self.cell_size if self.recurrent else None,
+            activation=config["fcnet_activation"],
         )
         self.epsilon_schedule = Scheduler(config.get("epsilon", 0.0))
         if not self.inference_only:
@@ -92,21 +92,22 @@ class TeamQModule(TorchRLModule, TargetNetworkAPI):
     def get_initial_state(self) -> dict[str, np.ndarray]:
         if not self.recurrent:
             return {}
-        return {HIDDEN: np.zeros((self.n_agents, self.cell_size), dtype=np.float32)}
+        return {HIDDEN: self.agent_nets.initial_state().numpy()}  # [n, cell]
 
-    def agent_q(self, obs: dict[str, torch.Tensor], nets: nn.ModuleList | None = None) -> Any:
+    def agent_q(self, obs: dict[str, torch.Tensor], nets: MemberNetworks | None = None) -> Any:
         """Every member's utilities from its own observation: ``[B, n, A]``.
 
-        A GRU agent starts from its initial (zero) state: this is its first step's output.
+        ``nets``: the agent networks to use (the target copy), ``agent_nets`` if None. A GRU
+        agent starts from its initial (zero) state: this is its first step's output.
         """
         local = obs[OBS_KEY].float()
-        local = local.reshape(*local.shape[:2], -1).unsqueeze(1)  # [B, 1, n, obs_size]
-        return self._run(local, nets, None)[0].squeeze(1)  # [B, n, A]
+        local = local.reshape(*local.shape[:2], -1)  # [B, n, obs_size]
+        return (self.agent_nets if nets is None else nets)(local)[0]  # [B, n, A]
 
     def sequence_q(
         self,
         obs: dict[str, torch.Tensor],
-        nets: nn.ModuleList | None = None,
+        nets: MemberNetworks | None = None,
         hidden: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Utilities along sequences ``obs[OBS] [B, T, n, ...]``: ``([B, T, n, A], h)``.
@@ -116,33 +117,7 @@ class TeamQModule(TorchRLModule, TargetNetworkAPI):
         """
         local = obs[OBS_KEY].float()
         local = local.reshape(*local.shape[:3], -1)  # [B, T, n, obs_size]
-        return self._run(local, nets, hidden)
-
-    def _run(
-        self, local: torch.Tensor, nets: nn.ModuleList | None, hidden: torch.Tensor | None
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The agent network(s) on ``local [B, T, n, F]`` -> ``([B, T, n, A], h [B, n, cell])``."""
-        nets = nets if nets is not None else self.agent_nets
-        batch, steps, n, _ = local.shape
-        if self.shared:
-            ids = torch.eye(n, device=local.device).expand(batch, steps, n, n)
-            local = torch.cat([local, ids], dim=-1)  # [B, T, n, F + n]
-            inputs = [local]
-        else:
-            inputs = [local[:, :, i : i + 1] for i in range(n)]  # n x [B, T, 1, F]
-        if not self.recurrent:
-            return torch.cat([net(x) for net, x in zip(nets, inputs)], dim=2), None
-        if hidden is None:
-            hidden = local.new_zeros(batch, n, self.cell_size)
-        outs, states = [], []
-        for k, (net, x) in enumerate(zip(nets, inputs)):
-            width = x.shape[2]  # n members (shared net) or 1
-            h0 = hidden[:, k * width : (k + 1) * width].reshape(batch * width, -1)
-            x = x.transpose(1, 2).reshape(batch * width, steps, -1)  # [B * w, T, F]
-            out, h = net(x, h0)  # [B * w, T, A], [B * w, cell]
-            outs.append(out.reshape(batch, width, steps, -1).transpose(1, 2))
-            states.append(h.reshape(batch, width, -1))
-        return torch.cat(outs, dim=2), torch.cat(states, dim=1)
+        return (self.agent_nets if nets is None else nets)(local, hidden)
 
     def state(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
         """The global state, flattened: ``[B, state_dim]``."""

@@ -1,4 +1,5 @@
-"""Action masking: masked actions get exactly zero probability and everything stays finite."""
+"""Action masking: masked actions get exactly zero probability and everything stays finite;
+greedy actions and values never pick a masked action."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import pytest
 import torch
 from torch.distributions import Categorical, kl_divergence
 
+from policies.common.masking import gather_actions, masked_argmax, masked_max
 from policies.common.networks import MASKED_LOGIT, mask_logits
 
 MASKS = {
@@ -81,3 +83,46 @@ def test_no_mask_is_identity_and_masked_logit_is_float32_min():
     logits = _logits().detach()
     assert mask_logits(logits, None) is logits
     assert mask_logits(logits, MASKS["some"])[0, 1].item() == MASKED_LOGIT
+
+
+# --- greedy actions on action values (policies.common.masking) -----------------------------
+
+
+def test_masked_argmax_never_picks_a_masked_action():
+    gen = torch.Generator().manual_seed(0)
+    q = 10 * torch.randn(500, 6, generator=gen)  # [N, A]
+    mask = (torch.rand(500, 6, generator=gen) < 0.4).long()
+    mask[torch.arange(500), torch.randint(6, (500,), generator=gen)] = 1  # >= 1 allowed
+    actions = masked_argmax(q, mask)  # [N]
+    assert torch.all(mask.gather(1, actions[:, None]) == 1)
+    best = q.masked_fill(mask == 0, -1e9).max(-1).values
+    torch.testing.assert_close(masked_max(q, mask), best)
+    assert torch.equal(masked_argmax(q), q.argmax(-1))
+
+
+def test_rows_without_allowed_action_count_all_actions_as_allowed():
+    q = torch.tensor([[1.0, 3.0, 2.0], [1.0, 3.0, 2.0]])
+    mask = torch.tensor([[0, 0, 0], [1, 0, 1]])
+    assert masked_argmax(q, mask).tolist() == [1, 2]
+    assert masked_max(q, mask).tolist() == [3.0, 2.0]
+
+
+def test_masked_max_gradient_flows_to_the_chosen_entry_only():
+    q = torch.tensor([[1.0, 3.0, 2.0], [4.0, 0.0, 5.0]], requires_grad=True)  # [B, A]
+    mask = torch.tensor([[1, 0, 1], [1, 1, 0]])
+    masked_max(q, mask).sum().backward()
+    torch.testing.assert_close(q.grad, torch.tensor([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]))
+
+
+def test_greedy_actions_keep_leading_dims_and_reject_a_wrong_mask():
+    q = torch.randn(2, 5, 3, 4)  # [B, T, n_agents, A]
+    mask = torch.ones(2, 5, 3, 4, dtype=torch.int8)
+    assert masked_argmax(q, mask).shape == (2, 5, 3) and masked_max(q).shape == (2, 5, 3)
+    with pytest.raises(ValueError, match=r"action_mask \(2, 5, 3, 3\) does not match q"):
+        masked_argmax(q, mask[..., :3])
+
+
+def test_gather_actions_by_hand():
+    q = torch.tensor([[[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]])  # [B, n, A]
+    actions = torch.tensor([[1, 0], [0, 1]], dtype=torch.int32)  # [B, n], any integer dtype
+    assert gather_actions(q, actions).tolist() == [[2.0, 3.0], [5.0, 8.0]]

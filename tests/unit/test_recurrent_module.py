@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from ray.rllib.core.columns import Columns
 
-from policies.mappo.connectors import Trajectories
+from policies.common.trajectories import Trajectories
 from policies.mappo.module import ActorCriticModule
 
 SEQ_LEN = 4
@@ -98,14 +98,6 @@ def test_padded_training_layout_matches_stepwise_rollout():
     assert batch[Columns.OBS]["obs"].shape[:2] == (2 + 1 + 1, SEQ_LEN)
     torch.testing.assert_close(logits, torch.cat([e[0] for e in expected]))
     torch.testing.assert_close(values, torch.cat([e[1] for e in expected]))
-
-
-def test_pad_and_unpad_round_trip():
-    layout = Trajectories(lengths=LENGTHS, terminated=[False] * 3, seq_len=SEQ_LEN)
-    rows = np.arange(sum(LENGTHS) * 2, dtype=np.float32).reshape(-1, 2)  # [N, 2]
-    padded = layout.pad(rows)
-    assert padded.shape == (4, SEQ_LEN, 2) and padded[1, 3].tolist() == [0.0, 0.0]
-    np.testing.assert_array_equal(layout.unpad(padded), rows)
 
 
 @torch.no_grad()

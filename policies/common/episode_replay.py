@@ -1,10 +1,10 @@
-"""Episode replay for value decomposition: whole team episodes, sampled as padded batches (no Ray).
+"""Episode replay for off-policy team algorithms: whole team episodes as padded batches (no Ray).
 
 PyMARL-style replay (Rashid et al. 2018; Samvelyan et al. 2019): the buffer keeps whole
 episodes of one team and samples rows that are whole episodes, or, with ``seq_len``, windows
 of ``seq_len`` steps preceded by up to ``burn_in`` steps that only warm up a recurrent agent's
 hidden state (R2D2, Kapturowski et al. 2019). Rows are padded at the end to the longest row;
-the batch follows ``policies.qmix.targets``' convention:
+the batch follows ``policies.common.targets``' convention:
 
 - ``obs``: dict of ``[B, T + 1, ...]``: the observation before every step of the row and the
   one after its last step (the bootstrap observation);
@@ -13,7 +13,8 @@ the batch follows ``policies.qmix.targets``' convention:
 - ``loss_mask`` ``[B, T]``: ``filled`` without the burn-in steps.
 
 Episodes arrive in chunks from the env runners (``EpisodeAssembler``); only finished episodes
-enter the buffer.
+enter the buffer. ``policies.common.episode_training`` runs this replay inside RLlib (QMIX's
+episode replay; any other team algorithm that learns from replayed episodes).
 """
 
 from __future__ import annotations

@@ -1,17 +1,20 @@
-"""QMIX's training step with episode replay (GRU agents, TD(lambda)): RLlib glue only.
+"""A training step with episode replay for team algorithms (RLlib glue only).
 
-Each call samples one round from the env runners, joins the team agents' episode chunks
-into whole episodes (``EpisodeAssembler``), stores the finished ones in one
-``EpisodeReplay`` per team module and runs ``updates_per_episode`` gradient updates per
-finished episode, each on ``episode_batch_size`` replayed rows (a padded ``[B, T]`` batch,
-passed to the learners as a batch: RLlib's learner connectors are not involved). Target
-networks follow DQN's ``target_network_update_freq`` in env steps, as with transitions.
+QMIX uses it for GRU agents and TD(lambda); any off-policy algorithm on the team view whose
+learner takes padded episode rows can replace its ``training_step`` with
+``EpisodeTrainer.training_step``. Each call samples one round from the env runners, joins the
+team agents' episode chunks into whole episodes (``EpisodeAssembler``), stores the finished
+ones in one ``EpisodeReplay`` per team module and runs ``updates_per_episode`` gradient
+updates per finished episode, each on ``episode_batch_size`` replayed rows (a padded
+``[B, T]`` batch, ``policies.common.episode_replay``, passed to the learners as a batch:
+RLlib's learner connectors are not involved). Target networks are the learner's business
+(QMIX: DQN's ``target_network_update_freq`` in env steps, as with transitions).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
@@ -27,7 +30,7 @@ from ray.rllib.utils.metrics import (
     TIMERS,
 )
 
-from policies.qmix.episode_buffer import EpisodeAssembler, EpisodeReplay, TeamEpisode
+from policies.common.episode_replay import FILLED, EpisodeAssembler, EpisodeReplay, TeamEpisode
 
 #: Metrics key of the replay statistics.
 EPISODE_REPLAY = "episode_replay"
@@ -55,10 +58,28 @@ def team_chunks(episodes: list[Any]) -> Iterator[tuple[str, str, bool, TeamEpiso
             )
 
 
-class EpisodeTrainer:
-    """The episode-replay state of one QMIX algorithm and its training step."""
+class EpisodeReplayConfig(Protocol):
+    """The algorithm config attributes ``EpisodeTrainer`` reads (QMIXConfig has them all)."""
 
-    def __init__(self, config: Any) -> None:
+    seed: int | None
+    sample_timeout_s: float | None
+    num_steps_sampled_before_learning_starts: int
+    episode_buffer_size: int  # episodes kept per team module (FIFO)
+    episode_batch_size: int  # rows per update
+    sequence_length: int | None  # steps per row with a loss; None: whole episodes
+    burn_in: int  # steps before a window that only warm up a recurrent state
+    updates_per_episode: float  # gradient updates per finished episode collected
+
+
+class EpisodeTrainer:
+    """The episode-replay state of one algorithm and its training step.
+
+    Args:
+        config: The algorithm's config (``EpisodeReplayConfig``'s attributes).
+
+    """
+
+    def __init__(self, config: EpisodeReplayConfig) -> None:
         self.config = config
         self.assembler = EpisodeAssembler()
         self.buffers: dict[str, EpisodeReplay] = {}
@@ -85,7 +106,7 @@ class EpisodeTrainer:
             module_id: buffer.sample(c.episode_batch_size, c.sequence_length, c.burn_in)
             for module_id, buffer in self.buffers.items()
         }
-        steps = sum(int(b["filled"].sum()) for b in batches.values())
+        steps = sum(int(b[FILLED].sum()) for b in batches.values())
         return MultiAgentBatch({m: SampleBatch(b) for m, b in batches.items()}, env_steps=steps)
 
     def training_step(self, algo: Any) -> None:

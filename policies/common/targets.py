@@ -1,4 +1,7 @@
-"""TD targets and loss for value decomposition over padded episode batches (no Ray).
+"""Returns and TD targets over padded episode batches, and the TD loss (no Ray).
+
+Shared by the value-based and the actor-critic team algorithms: QMIX/VDN/IQL regress
+utilities on them, COMA's critic on TD(lambda) targets, PAC's critics on n-step targets.
 
 Batch convention: ``B`` rows, each one episode (or a chunk of one), padded at the end to
 ``T`` steps. ``filled [B, T]`` is 1 on a row's real steps (a prefix of the row), 0 on padding.
@@ -7,48 +10,33 @@ For a real step ``t`` of row ``b``:
 - ``rewards[b, t]``: the team reward ``r_t`` of the joint step ``t`` (one per joint step).
 - ``terminated[b, t]``: 1 if step ``t`` ended the episode in a terminal state (so at most the
   row's last real step).
-- ``target_values[b, t]``: the bootstrap value *after* step ``t``, i.e. the target network's
-  value of the next state ``s_{t+1}`` (for QMIX/VDN the target ``Q_tot`` of ``s_{t+1}`` at
-  the greedy joint action, see ``double_q_greedy_values``). At the last real step of an
-  episode truncated by a time limit it is the value of the final observation returned by
-  the env; at the last step of a chunk cut mid-episode, the value of the observation the
-  episode continues from. Ignored where ``terminated`` and on padding (may even be NaN).
-  It is ``values[t + 1]`` of ``policies.common.gae``.
+- ``target_values[b, t]``: the bootstrap value *after* step ``t``, i.e. a (target) value of
+  the next state ``s_{t+1}``: for QMIX/VDN the target ``Q_tot`` of ``s_{t+1}`` at the
+  greedy joint action (see ``double_q_greedy_values``), for COMA the target critic's Q of
+  the next joint action, for an actor-critic the target ``V(s_{t+1})``. At the last real
+  step of an episode truncated by a time limit it is the value of the final observation
+  returned by the env; at the last step of a chunk cut mid-episode, the value of the
+  observation the episode continues from. Ignored where ``terminated`` and on padding (may
+  even be NaN). It is ``values[t + 1]`` of ``policies.common.gae``.
 
 A row's last real step ends every return that reaches it: with a bootstrap from
 ``target_values`` there unless ``terminated`` (only termination stops the bootstrap, as in
 ``gae``). Targets are 0 on padding, and ``td_loss`` ignores padding.
 
 ``target_values`` may have trailing dimensions, ``[B, T, ...]``, e.g. ``[B, T, n_agents]``
-for IQL (each agent's own target value); ``rewards``, ``terminated`` and ``filled`` are then
-broadcast over them, so every agent gets its own target from the shared team reward.
+for IQL or per-agent critics (each agent's own target value); ``rewards``, ``terminated``
+and ``filled`` are then broadcast over them, so every agent gets its own target from the
+shared team reward.
+
+Transitions sampled by RLlib's replay buffers (no time axis) get ``transition_targets``.
+Masked greedy actions and values are in ``policies.common.masking``.
 """
 
 from __future__ import annotations
 
 import torch
 
-
-def masked_argmax(q: torch.Tensor, action_mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Index of the best allowed action, ``q [..., A]`` -> ``[...]`` (int64).
-
-    Args:
-        q: ``[..., A]`` action values.
-        action_mask: ``[..., A]``, nonzero for allowed actions, or None (all allowed). A row
-            with no allowed action (padding, a terminal next state) is treated as all
-            allowed: its plain argmax is returned, so the result is always a valid index.
-            Ties go to the lowest index.
-
-    """
-    return _masked_fill(q, action_mask).argmax(-1)
-
-
-def masked_max(q: torch.Tensor, action_mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Value of the best allowed action, ``q [..., A]`` -> ``[...]``, as ``masked_argmax``.
-
-    Gradients flow to the chosen entry of ``q``.
-    """
-    return _take(q, masked_argmax(q, action_mask))
+from policies.common.masking import gather_actions, masked_argmax
 
 
 def double_q_greedy_values(
@@ -59,14 +47,16 @@ def double_q_greedy_values(
     """Double Q-learning: greedy next actions of the online net, valued by the target net.
 
     Args:
-        online_q_next: ``[B, T, n_agents, A]`` online Q-values of the observations after
-            each step (index ``t`` holds the next observation of step ``t``).
-        target_q_next: ``[B, T, n_agents, A]`` target-network Q-values of the same.
-        next_mask: ``[B, T, n_agents, A]`` action mask of those observations, or None.
+        online_q_next: ``[..., A]`` online Q-values of the observations after each step,
+            e.g. ``[B, T, n_agents, A]`` on episode rows (index ``t`` holds the next
+            observation of step ``t``) or ``[B, n_agents, A]`` on transitions.
+        target_q_next: ``[..., A]`` target-network Q-values of the same.
+        next_mask: ``[..., A]`` action mask of those observations, or None.
 
     Returns:
-        ``[B, T, n_agents]`` the target Q of each agent's masked-greedy online action; mix
-        them with the target mixer and the next state to get ``target_values``.
+        ``[...]`` (e.g. ``[B, T, n_agents]``) the target Q of each agent's masked-greedy
+        online action; for QMIX/VDN, mix them with the target mixer and the next state to
+        get ``target_values``.
 
     """
     if online_q_next.shape != target_q_next.shape:
@@ -74,8 +64,8 @@ def double_q_greedy_values(
             f"online and target Q-values differ in shape: {tuple(online_q_next.shape)} and"
             f" {tuple(target_q_next.shape)}"
         )
-    actions = masked_argmax(online_q_next.detach(), next_mask)  # [B, T, n_agents]
-    return _take(target_q_next, actions)  # [B, T, n_agents]
+    actions = masked_argmax(online_q_next.detach(), next_mask)  # [...]
+    return gather_actions(target_q_next, actions)  # [...]
 
 
 def n_step_targets(
@@ -244,20 +234,3 @@ def _shift(x: torch.Tensor, k: int) -> torch.Tensor:
 def _expand(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """``[B, T]`` -> ``[B, T, ...]`` of ``like`` (a view)."""
     return x.reshape(*x.shape, *(1,) * (like.ndim - 2)).expand(like.shape)
-
-
-def _masked_fill(q: torch.Tensor, action_mask: torch.Tensor | None) -> torch.Tensor:
-    if action_mask is None:
-        return q
-    if action_mask.shape != q.shape:
-        raise ValueError(
-            f"action_mask {tuple(action_mask.shape)} does not match q {tuple(q.shape)}"
-        )
-    allowed = action_mask != 0
-    allowed = allowed | ~allowed.any(-1, keepdim=True)  # no allowed action: all allowed
-    return q.masked_fill(~allowed, float("-inf"))
-
-
-def _take(q: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-    """``q [..., A]`` at ``actions [...]`` -> ``[...]``."""
-    return q.gather(-1, actions.unsqueeze(-1)).squeeze(-1)

@@ -1,13 +1,13 @@
-"""Episode replay for QMIX (no Ray): chunks join into episodes, rows are padded with the
-targets' conventions (filled prefix, terminal flag only at a real terminal step), windows
-with burn-in, FIFO eviction, seeded sampling."""
+"""Episode replay for team algorithms (no Ray): chunks join into episodes, rows are padded
+with the targets' conventions (filled prefix, terminal flag only at a real terminal step),
+windows with burn-in, FIFO eviction, seeded sampling."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from policies.qmix.episode_buffer import (
+from policies.common.episode_replay import (
     FILLED,
     LOSS_MASK,
     TERMINATEDS,
