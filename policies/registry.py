@@ -91,6 +91,22 @@ ALGORITHMS: dict[str, AlgoEntry] = {
             inspectors=("value-dist",),
         ),
         AlgoEntry(
+            "ia2c",
+            "IA2C: advantage actor-critic per agent, n-step returns, local critics",
+            "policies.a2c.config:IA2CConfig",
+            ACTION_SPACES,
+            _SHARING,
+            uses_state=False,
+        ),
+        AlgoEntry(
+            "maa2c",
+            "MAA2C: advantage actor-critic with a centralized critic on the state",
+            "policies.a2c.config:A2CConfig",
+            ACTION_SPACES,
+            _SHARING,
+            uses_state=True,
+        ),
+        AlgoEntry(
             "qmix",
             "QMIX: per-agent utilities mixed monotonically by a state hypernetwork",
             "policies.qmix.config:QMIXConfig",

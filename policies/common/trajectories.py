@@ -101,3 +101,51 @@ class Trajectories:
         if self.seq_len is None:
             return x
         return np.stack(split_and_zero_pad_n_episodes(x, self.lengths, self.seq_len))
+
+
+def trajectory_n_step(
+    bootstrap_values: np.ndarray,
+    rewards: np.ndarray,
+    lengths: list[int],
+    terminated: list[bool],
+    gamma: float,
+    n: int,
+) -> np.ndarray:
+    """N-step returns over consecutive trajectories, each ``T + 1`` rows (see above).
+
+    ``G_t = r_t + ... + gamma^(m-1) r_(t+m-1) + gamma^m V(s_(t+m))`` with ``m = min(n, T - t)``:
+    every return stops at the trajectory's end, where it bootstraps from the bootstrap row's
+    value unless the trajectory terminated (truncation bootstraps, termination does not).
+
+    Args:
+        bootstrap_values: ``[N]`` the values to bootstrap from (e.g. a target critic's), in
+            reward units, one per row.
+        rewards: ``[N]`` reward of every row (the bootstrap rows' are ignored).
+        lengths: Rows of each trajectory (``T + 1``), summing to ``N``.
+        terminated: Per trajectory, whether it ended in a terminal state.
+        gamma: Discount factor.
+        n: Steps before bootstrapping (>= 1).
+
+    Returns:
+        ``[N]`` float64 returns; the bootstrap rows get their own value (no loss weight).
+
+    """
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    values = np.asarray(bootstrap_values, np.float64)
+    returns = values.copy()  # [N]
+    start = 0
+    for length, ended in zip(lengths, terminated, strict=True):
+        steps = length - 1
+        r = np.asarray(rewards[start : start + steps], np.float64)  # [T]
+        v = values[start : start + length].copy()  # [T + 1]
+        if ended:
+            v[steps] = 0.0
+        for t in range(steps):
+            m = min(n, steps - t)
+            discounts = gamma ** np.arange(m)
+            returns[start + t] = float(discounts @ r[t : t + m]) + gamma**m * v[t + m]
+        start += length
+    if start != len(values):
+        raise ValueError(f"trajectory lengths sum to {start}, the batch has {len(values)} rows")
+    return returns

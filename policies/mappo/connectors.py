@@ -33,6 +33,9 @@ from policies.common.trajectories import Trajectories, trajectory_gae
 class CentralizedGAE(ConnectorV2):
     """GAE from each module's critic (centralized or local) with value normalization."""
 
+    #: Whether advantages are standardized over the batch (MAPPO: yes).
+    standardize = True
+
     def __init__(
         self, input_observation_space=None, input_action_space=None, *, gamma: float, lambda_: float
     ) -> None:
@@ -40,6 +43,14 @@ class CentralizedGAE(ConnectorV2):
         self.gamma = gamma
         self.lambda_ = lambda_
         self._to_tensor: NumpyToTensor | None = None
+
+    def _returns(
+        self, module: Any, batch: dict, layout: Trajectories, values: np.ndarray, rewards: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(advantages, value targets) of every row ``[N]``: GAE (A2C overrides this)."""
+        return trajectory_gae(
+            values, rewards, layout.lengths, layout.terminated, self.gamma, self.lambda_
+        )
 
     def _critic_values(self, module: Any, batch: dict, layout: Trajectories) -> np.ndarray:
         """The critic's value of every row, in reward units: ``[N]``."""
@@ -58,14 +69,14 @@ class CentralizedGAE(ConnectorV2):
         )
         values = self._critic_values(module, batch, layout)  # [N], reward units
         rewards = layout.unpad(convert_to_numpy(batch[Columns.REWARDS]))  # [N]
-        advantages, targets = trajectory_gae(
-            values, rewards, layout.lengths, layout.terminated, self.gamma, self.lambda_
-        )
+        advantages, targets = self._returns(module, batch, layout, values, rewards)
         valid = layout.unpad(_loss_mask(batch, convert_to_numpy(batch[Columns.REWARDS]).shape))
         norm = getattr(module, "value_norm", None)
         if norm is not None:
             norm.update(torch.as_tensor(targets[valid]))
-        advantages = (advantages - advantages[valid].mean()) / max(1e-4, advantages[valid].std())
+        if self.standardize:
+            scale = max(1e-4, advantages[valid].std())
+            advantages = (advantages - advantages[valid].mean()) / scale
         results = {
             Postprocessing.ADVANTAGES: advantages.astype(np.float32),
             Postprocessing.VALUE_TARGETS: targets.astype(np.float32),

@@ -141,12 +141,18 @@ class ActorCriticModule(TorchRLModule, ValueFunctionAPI):
             return torch.cat([out, self.log_std.expand_as(out)], dim=-1), state
         return mask_logits(out, obs.get(MASK_KEY)), state
 
-    def _critic(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The critic head's raw output ``[B, (T,) out]`` and its next state."""
+    def _critic(
+        self, batch: dict[str, Any], net: nn.Module | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The critic head's raw output ``[B, (T,) out]`` and its next state.
+
+        ``net`` replaces the critic network (a target copy of it, for example).
+        """
+        net = self.vf if net is None else net
         features = self._critic_features(batch[Columns.OBS])
         if self.recurrent:
-            return self.vf(features, batch[Columns.STATE_IN][CRITIC_STATE])
-        return self.vf(features), None
+            return net(features, batch[Columns.STATE_IN][CRITIC_STATE])
+        return net(features), None
 
     @override(TorchRLModule)
     def _forward(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
