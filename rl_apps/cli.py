@@ -380,7 +380,7 @@ def cmd_algos(args: argparse.Namespace) -> int:
 
 
 def _bench_suite(args: argparse.Namespace) -> int:
-    from rl_apps.bench import bench_spec, find_benchmarks
+    from rl_apps.bench.suite import bench_spec, find_benchmarks
 
     for path in find_benchmarks(args.names):
         report = bench_spec(path, args.out, args.runs_dir)
@@ -395,7 +395,7 @@ def _bench_suite(args: argparse.Namespace) -> int:
 
 
 def _bench_table(args: argparse.Namespace) -> int:
-    from rl_apps.bench_table import results_table, update_readme
+    from rl_apps.bench.table import results_table, update_readme
 
     table = results_table(args.out)
     update_readme(Path("README.md"), table)
@@ -405,27 +405,27 @@ def _bench_table(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from env_wrappers.registry import get_entry
-    from rl_apps.bench_envs import bench_envs
+    from rl_apps.bench.envs import bench_envs
     from rl_apps.errors import SpecError
 
     if args.table:
         return _bench_table(args)
     if args.learner_cost:
-        from rl_apps.bench_learner import bench_learner_cost
+        from rl_apps.bench.learner_cost import bench_learner_cost
 
         if not args.names:
             raise SpecError("--learner-cost", [("", "name the benchmarks to measure")])
         bench_learner_cost(args.out, args.names, args.overrides)
         return 0
     if args.profile:
-        from rl_apps.bench_profile import bench_profile
+        from rl_apps.bench.profile import bench_profile
 
         if not args.names or args.seconds < 5:
             raise SpecError("--profile", [("", "name the benchmarks; --seconds at least 5")])
         bench_profile(args.out, args.names, args.seconds)
         return 0
     if args.scaling:
-        from rl_apps.bench_scaling import bench_scaling
+        from rl_apps.bench.scaling import bench_scaling
 
         if args.steps < 100:
             raise SpecError("--steps", [("", "must be at least 100")])

@@ -17,7 +17,7 @@ from rl_apps.build import build_algo_config, probe_env
 from rl_apps.rundir import git_commit
 from rl_apps.spec import load_spec
 
-BENCH_DIR = Path(__file__).resolve().parents[1] / "experiments" / "benchmarks"
+BENCH_DIR = Path(__file__).resolve().parents[2] / "experiments" / "benchmarks"
 
 
 def learner_seconds(name: str, overrides: list[str], repeats: int = 5) -> dict[str, Any]:
