@@ -12,7 +12,7 @@ from policies.common.sharing import PolicyMapping, policy_mapping
 from policies.registry import ALGORITHMS
 from rl_apps.errors import SpecError
 from rl_apps.spec import ExperimentSpec
-from rl_apps.spec_sections import OWN_KEYS, SECTIONS
+from rl_apps.spec.sections import OWN_KEYS, SECTIONS
 
 
 @dataclass(frozen=True)
