@@ -19,7 +19,7 @@ from policies.registry import ALGORITHMS
 from rl_apps.errors import SpecError
 from rl_apps.resources import ResourcesSpec, expand_resources
 from rl_apps.spec.sections import SECTIONS, validate_section
-from rl_apps.tune_spec import SchedulerSpec, TuneSpec
+from rl_apps.tune.spec import SchedulerSpec, TuneSpec
 
 Problems = list[tuple[str, str]]
 QUICKSTART = Path(__file__).parents[1] / "specs" / "quickstart.yaml"
