@@ -1,4 +1,4 @@
-"""``marl bench --learner-cost NAME...``: learner update time of benchmark specs.
+"""``marl bench learner-cost NAME...``: learner update time of benchmark specs.
 
 Each spec is built in one process with no remote env runners; one train batch is sampled
 once and the learner's update on it is timed (``learner_seconds``). Comparing specs that

@@ -1,4 +1,4 @@
-"""``marl bench --profile NAME``: where a benchmark's training time goes, measured with py-spy.
+"""``marl bench profile NAME...``: where a benchmark's training time goes, measured with py-spy.
 
 Starts ``marl train`` on the benchmark spec in a subprocess, waits until it has finished a few
 iterations, then samples two processes at once for ``seconds``: the driver, which holds the
@@ -126,7 +126,7 @@ def profile_markdown(report: dict[str, Any]) -> str:
     lines = [
         f"# Where the time goes: {report['benchmark']}",
         "",
-        f"`marl bench --profile {report['benchmark']} --seconds {report['seconds']}` "
+        f"`marl bench profile {report['benchmark']} --seconds {report['seconds']}` "
         f"(commit {report.get('commit', '?')}): py-spy on the driver (local learner) and one "
         f"env runner for {report['seconds']} s, idle time included. Whole-iteration rate "
         f"while profiling: {rate} env steps/s; 1-minute load average {report['load_average_1min']}"

@@ -1,4 +1,4 @@
-"""``marl bench --scaling``: sampling env steps/s with 1, 2 and 4 env runners.
+"""``marl bench scaling``: sampling env steps/s with 1, 2 and 4 env runners.
 
 The runners sit on a local multi-node Ray cluster, one node (its own raylet) per runner.
 
