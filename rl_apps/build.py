@@ -27,7 +27,7 @@ from policies.common.sharing import PolicyMapping
 from policies.registry import ALGORITHMS, AlgoEntry
 from rl_apps.errors import SpecError
 from rl_apps.spec import ExperimentSpec
-from rl_apps.spec_sections import OWN_KEYS, SECTIONS
+from rl_apps.spec.sections import OWN_KEYS, SECTIONS
 
 #: marl's fault-tolerance defaults: restart crashed env runners (after 5 s, not RLlib's 60)
 #: and rebuild a sub-environment whose step raised instead of losing the whole env runner.

@@ -10,6 +10,7 @@ import glob
 import sys
 from pathlib import Path
 
+from rl_apps.bench import cli as bench_cli
 from rl_apps.errors import MarlError
 
 EPILOG = "Docs: README.md. Every subcommand has --help."
@@ -185,70 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("specs", nargs="+", help="spec files or glob patterns")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
     sub.add_parser("envs", help="list the environment catalog", description="List the envs.")
-    p = sub.add_parser(
-        "bench",
-        help="run benchmarks and write benchmarks/results/",
-        description="Run the benchmark suite (experiments/benchmarks/NAME.yaml, every seed) "
-        "or, with --envs, measure the env adapter's overhead.",
-    )
-    p.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all)")
-    p.add_argument("--envs", action="store_true", help="measure env wrapper overhead instead")
-    p.add_argument(
-        "--learner-cost",
-        action="store_true",
-        help="measure the learner update time per iteration of the named benchmarks",
-    )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="with --learner-cost: override a spec path of every named benchmark",
-    )
-    p.add_argument(
-        "--scaling",
-        action="store_true",
-        help="measure sampling env steps/s with 1, 2 and 4 env runners on a local 4-node cluster",
-    )
-    p.add_argument(
-        "--profile",
-        action="store_true",
-        help="profile the named benchmarks' training with py-spy (driver and one env runner)",
-    )
-    p.add_argument(
-        "--seconds", type=int, default=60, help="with --profile: seconds to sample (default 60)"
-    )
-    p.add_argument(
-        "--table",
-        action="store_true",
-        help="regenerate README.md's benchmark table from the results, run nothing",
-    )
-    p.add_argument(
-        "--env",
-        dest="env_names",
-        action="append",
-        metavar="NAME",
-        help="with --envs: only this env (repeatable; default: every fast env)",
-    )
-    p.add_argument(
-        "--steps",
-        type=int,
-        default=20_000,
-        help="with --envs: steps per measurement; with --scaling: env steps per runner",
-    )
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=Path("benchmarks/results"),
-        help="output directory (default benchmarks/results)",
-    )
-    p.add_argument(
-        "--runs-dir",
-        type=Path,
-        default=Path("benchmarks/runs"),
-        help="run directories of benchmark training runs (default benchmarks/runs)",
-    )
+    bench_cli.add_parser(sub)
     sub.add_parser("algos", help="list the algorithms", description="List the algorithms.")
     p = sub.add_parser(
         "export",
@@ -407,70 +345,6 @@ def cmd_algos(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bench_suite(args: argparse.Namespace) -> int:
-    from rl_apps.bench import bench_spec, find_benchmarks
-
-    for path in find_benchmarks(args.names):
-        report = bench_spec(path, args.out, args.runs_dir)
-        summary = report["summary"]
-        print(
-            f"{report['name']}: eval return {summary['eval_return_mean']:.3f} "
-            f"+- {summary['eval_return_std']:.3f} over {len(report['seeds'])} seeds "
-            f"(target {summary['target_team_return']}, met: {summary['target_met']}); "
-            f"wrote {args.out / (report['name'] + '.json')}"
-        )
-    return 0
-
-
-def _bench_table(args: argparse.Namespace) -> int:
-    from rl_apps.bench_table import results_table, update_readme
-
-    table = results_table(args.out)
-    update_readme(Path("README.md"), table)
-    print(table)
-    return 0
-
-
-def cmd_bench(args: argparse.Namespace) -> int:
-    from env_wrappers.registry import get_entry
-    from rl_apps.bench_envs import bench_envs
-    from rl_apps.errors import SpecError
-
-    if args.table:
-        return _bench_table(args)
-    if args.learner_cost:
-        from rl_apps.bench_learner import bench_learner_cost
-
-        if not args.names:
-            raise SpecError("--learner-cost", [("", "name the benchmarks to measure")])
-        bench_learner_cost(args.out, args.names, args.overrides)
-        return 0
-    if args.profile:
-        from rl_apps.bench_profile import bench_profile
-
-        if not args.names or args.seconds < 5:
-            raise SpecError("--profile", [("", "name the benchmarks; --seconds at least 5")])
-        bench_profile(args.out, args.names, args.seconds)
-        return 0
-    if args.scaling:
-        from rl_apps.bench_scaling import bench_scaling
-
-        if args.steps < 100:
-            raise SpecError("--steps", [("", "must be at least 100")])
-        bench_scaling(args.out, steps_per_runner=args.steps)
-        print(f"wrote {args.out / 'scaling.json'} and {args.out / 'scaling.md'}")
-        return 0
-    if not args.envs:
-        return _bench_suite(args)
-    if args.steps < 100:
-        raise SpecError("--steps", [("", "must be at least 100")])
-    for name in args.env_names or []:
-        get_entry(name)  # an unknown name is an EnvError: exit 2 with the valid names
-    bench_envs(args.out, args.env_names, args.steps)
-    print(f"wrote {args.out / 'env_overhead.json'} and {args.out / 'env_overhead.md'}")
-    return 0
-
-
 def cmd_inspect(args: argparse.Namespace) -> int:
     from rl_apps.evaluate import format_report
     from rl_apps.inspection import inspect_checkpoint
@@ -503,7 +377,7 @@ COMMANDS = {
     "validate": cmd_validate,
     "envs": cmd_envs,
     "algos": cmd_algos,
-    "bench": cmd_bench,
+    "bench": bench_cli.cmd_bench,
     "export": cmd_export,
 }
 

@@ -11,10 +11,13 @@ import pytest
 from ..conftest import QUICKSTART, ROOT, TINY
 from .helpers import expect, run_marl
 
-SUBCOMMANDS = ["train", "eval", "validate", "envs", "algos"]
+SUBCOMMANDS = ["train", "eval", "validate", "envs", "algos", "bench"]
+BENCH_COMMANDS = ["run", "envs", "table", "profile", "scaling", "learner-cost"]
 
 
-@pytest.mark.parametrize("command", [[], *[[c] for c in SUBCOMMANDS]])
+@pytest.mark.parametrize(
+    "command", [[], *[[c] for c in SUBCOMMANDS], *[["bench", c] for c in BENCH_COMMANDS]]
+)
 def test_help(tmp_path, command):
     out = expect(run_marl(*command, "--help", cwd=tmp_path), 0).stdout
     assert "usage: marl" in out
@@ -142,14 +145,14 @@ def test_eval_rejects_non_checkpoint(tmp_path):
 
 
 def test_bench_envs_writes_table(tmp_path):
-    args = ["bench", "--envs", "--env", "linear_game", "--steps", "500", "--out", "out"]
+    args = ["bench", "envs", "--env", "linear_game", "--steps", "500", "--out", "out"]
     expect(run_marl(*args, cwd=tmp_path), 0)
     report = json.loads((tmp_path / "out" / "env_overhead.json").read_text())
     (row,) = report["results"]
     assert row["env"] == "linear_game" and row["raw_steps_per_s"] > 0
     assert "| linear_game |" in (tmp_path / "out" / "env_overhead.md").read_text()
     assert (
-        "valid envs" in expect(run_marl("bench", "--envs", "--env", "nope", cwd=tmp_path), 2).stderr
+        "valid envs" in expect(run_marl("bench", "envs", "--env", "nope", cwd=tmp_path), 2).stderr
     )
 
 
@@ -170,7 +173,8 @@ def test_bench_suite_writes_results(tmp_path):
     bench_dir = tmp_path / "experiments" / "benchmarks"
     bench_dir.mkdir(parents=True)
     (bench_dir / "tiny.yaml").write_text(TINY_BENCH)
-    proc = expect(run_marl("bench", "tiny", "--out", "out", "--runs-dir", "runs", cwd=tmp_path), 0)
+    args = ["bench", "run", "tiny", "--out", "out", "--runs-dir", "runs"]
+    proc = expect(run_marl(*args, cwd=tmp_path), 0)
     assert "tiny: eval return" in proc.stdout and "met: True" in proc.stdout
     report = json.loads((tmp_path / "out" / "tiny.json").read_text())
     (seed,) = report["seeds"]
@@ -178,15 +182,18 @@ def test_bench_suite_writes_results(tmp_path):
     assert seed["sampling_env_steps_per_s"] > 0 and seed["iteration_env_steps_per_s"] > 0
     assert report["summary"]["target_met"] is True and report["commit"]
     assert (tmp_path / "out" / "tiny.png").stat().st_size > 1000
-    unknown = expect(run_marl("bench", "nope", cwd=tmp_path), 2)
+    unknown = expect(run_marl("bench", "run", "nope", cwd=tmp_path), 2)
     assert "unknown benchmark(s) ['nope']; valid: tiny" in unknown.stderr
 
 
 def test_bench_profile_refuses_bad_requests_before_running(tmp_path):
     (tmp_path / "experiments" / "benchmarks").mkdir(parents=True)
     (tmp_path / "experiments" / "benchmarks" / "tiny.yaml").write_text(TINY_BENCH)
-    unknown = expect(run_marl("bench", "--profile", "nope", cwd=tmp_path), 2)
+    unknown = expect(run_marl("bench", "profile", "nope", cwd=tmp_path), 2)
     assert "unknown benchmark(s) ['nope']; valid: tiny" in unknown.stderr
-    nameless = expect(run_marl("bench", "--profile", cwd=tmp_path), 2)
-    assert "name the benchmarks" in nameless.stderr
+    nameless = expect(run_marl("bench", "profile", cwd=tmp_path), 2)
+    assert "usage: marl bench profile" in nameless.stderr
+    assert "the following arguments are required: NAME" in nameless.stderr
+    short = expect(run_marl("bench", "profile", "tiny", "--seconds", "4", cwd=tmp_path), 2)
+    assert "argument --seconds: must be at least 5 (got 4)" in short.stderr
     assert not (tmp_path / "benchmarks").exists()

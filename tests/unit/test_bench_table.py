@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from rl_apps.bench_table import END, START, results_table, update_readme
+from rl_apps.bench.table import END, START, results_table, update_readme
 
 
 def report(name, eval_mean, met):

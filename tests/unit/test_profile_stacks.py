@@ -1,10 +1,10 @@
-"""Classification of py-spy collapsed stacks into time categories (rl_apps.profile_stacks)."""
+"""Classification of py-spy collapsed stacks into time categories (rl_apps.bench.profile_stacks)."""
 
 from __future__ import annotations
 
 import pytest
 
-from rl_apps.profile_stacks import (
+from rl_apps.bench.profile_stacks import (
     DRIVER_RULES,
     RUNNER_RULES,
     env_step_owner,

@@ -6,8 +6,9 @@ import pytest
 
 from rl_apps.errors import SpecError
 from rl_apps.spec import validate_spec
-from rl_apps.tune import preflight, trial_spec
-from rl_apps.tune_spec import (
+from rl_apps.tune import preflight
+from rl_apps.tune.search import trial_spec
+from rl_apps.tune.spec import (
     Dimension,
     TuneSpec,
     apply_values,

@@ -1,4 +1,4 @@
-"""``marl tune``: a Ray Tune search over a spec's ``tune.search_space`` (see rl_apps.tune_spec).
+"""``marl tune``: a Ray Tune search over a spec's ``tune.search_space`` (see rl_apps.tune.spec).
 
 Each trial is a whole ``marl train`` run: the trial's values are applied to the spec at their
 dotted paths, the result is validated like any spec, and the trial trains with the same loop,
@@ -26,8 +26,8 @@ from rl_apps.build import plan
 from rl_apps.errors import SpecError
 from rl_apps.runtime import current_resources, fit_resources, ray_runtime
 from rl_apps.spec import load_spec, read_yaml, validate_spec
-from rl_apps.tune_report import report_search
-from rl_apps.tune_spec import (
+from rl_apps.tune.report import report_search
+from rl_apps.tune.spec import (
     TuneSpec,
     apply_values,
     edge_assignments,

@@ -1,4 +1,4 @@
-"""``marl bench --envs``: raw env steps/s against steps/s through our RLlib adapter.
+"""``marl bench envs``: raw env steps/s against steps/s through our RLlib adapter.
 
 Both loops step the same env with the same pre-sampled joint actions (sampling is not timed),
 resetting when the episode ends, on one core. The overhead is ``1 - wrapped / raw``.

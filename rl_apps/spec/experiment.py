@@ -19,11 +19,11 @@ from env_wrappers.registry import ENVS, EnvError, check_env_kwargs, did_you_mean
 from policies.registry import ALGORITHMS, apply_legacy_spellings
 from rl_apps.errors import SpecError
 from rl_apps.resources import ResourcesSpec, expand_resources
-from rl_apps.spec_sections import SECTIONS, validate_section
-from rl_apps.tune_spec import SchedulerSpec, TuneSpec
+from rl_apps.spec.sections import SECTIONS, validate_section
+from rl_apps.tune.spec import SchedulerSpec, TuneSpec
 
 Problems = list[tuple[str, str]]
-QUICKSTART = Path(__file__).parent / "specs" / "quickstart.yaml"
+QUICKSTART = Path(__file__).parents[1] / "specs" / "quickstart.yaml"
 
 
 class EnvSpec(BaseModel):

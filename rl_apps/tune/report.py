@@ -17,7 +17,7 @@ from typing import Any
 from rl_apps import checkpoints as ckpt
 from rl_apps import rundir
 from rl_apps.errors import RunError
-from rl_apps.tune_spec import TuneSpec
+from rl_apps.tune.spec import TuneSpec
 
 BEST_FILE = "best.json"
 

@@ -1,9 +1,9 @@
-"""``marl bench --profile NAME``: where a benchmark's training time goes, measured with py-spy.
+"""``marl bench profile NAME...``: where a benchmark's training time goes, measured with py-spy.
 
 Starts ``marl train`` on the benchmark spec in a subprocess, waits until it has finished a few
 iterations, then samples two processes at once for ``seconds``: the driver, which holds the
 local learner, and one env runner. The collapsed stacks are classified by
-:mod:`rl_apps.profile_stacks`; ``profile_<name>.json`` and ``profile_<name>.md`` report each
+:mod:`rl_apps.bench.profile_stacks`; ``profile_<name>.json`` and ``profile_<name>.md`` report each
 category's share of wall time, the iteration rate while profiling, and the machine's load
 average (other work on the machine changes the split between sampling and waiting).
 """
@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rl_apps.bench import find_benchmarks
+from rl_apps.bench.profile_stacks import DRIVER_RULES, RUNNER_RULES, parse_collapsed, time_shares
+from rl_apps.bench.suite import find_benchmarks
 from rl_apps.errors import SpecError
-from rl_apps.profile_stacks import DRIVER_RULES, RUNNER_RULES, parse_collapsed, time_shares
 from rl_apps.rundir import git_commit
 
 ITERATION_LINE = re.compile(r"iter\s+(\d+) .*?([\d,]+) steps/s")
@@ -126,7 +126,7 @@ def profile_markdown(report: dict[str, Any]) -> str:
     lines = [
         f"# Where the time goes: {report['benchmark']}",
         "",
-        f"`marl bench --profile {report['benchmark']} --seconds {report['seconds']}` "
+        f"`marl bench profile {report['benchmark']} --seconds {report['seconds']}` "
         f"(commit {report.get('commit', '?')}): py-spy on the driver (local learner) and one "
         f"env runner for {report['seconds']} s, idle time included. Whole-iteration rate "
         f"while profiling: {rate} env steps/s; 1-minute load average {report['load_average_1min']}"

@@ -1,4 +1,4 @@
-"""``marl bench --scaling``: sampling env steps/s with 1, 2 and 4 env runners.
+"""``marl bench scaling``: sampling env steps/s with 1, 2 and 4 env runners.
 
 The runners sit on a local multi-node Ray cluster, one node (its own raylet) per runner.
 
@@ -22,7 +22,7 @@ from rl_apps.rundir import git_commit
 from rl_apps.spec import load_spec
 
 #: The spec measured by default: IPPO on MPE simple_spread, 8 envs per runner.
-DEFAULT_SPEC = Path(__file__).resolve().parents[1] / "experiments" / "ippo_simple_spread.yaml"
+DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "experiments" / "ippo_simple_spread.yaml"
 
 
 #: Env steps per ``sample`` call, as in training (one call of 20k steps ran at 40% of the

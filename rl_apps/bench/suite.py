@@ -1,4 +1,4 @@
-"""``marl bench NAME...``: the benchmark suite in ``experiments/benchmarks/``.
+"""``marl bench run [NAME...]``: the benchmark suite in ``experiments/benchmarks/``.
 
 Each benchmark is an experiment spec with a ``benchmark:`` section (seeds, the REFERENCE.md
 target, the random policy's return). For every seed the spec is trained like ``marl train``

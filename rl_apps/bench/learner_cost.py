@@ -1,4 +1,4 @@
-"""``marl bench --learner-cost NAME...``: learner update time of benchmark specs.
+"""``marl bench learner-cost NAME...``: learner update time of benchmark specs.
 
 Each spec is built in one process with no remote env runners; one train batch is sampled
 once and the learner's update on it is timed (``learner_seconds``). Comparing specs that
@@ -17,7 +17,7 @@ from rl_apps.build import plan
 from rl_apps.rundir import git_commit
 from rl_apps.spec import load_spec
 
-BENCH_DIR = Path(__file__).resolve().parents[1] / "experiments" / "benchmarks"
+BENCH_DIR = Path(__file__).resolve().parents[2] / "experiments" / "benchmarks"
 
 
 def learner_seconds(name: str, overrides: list[str], repeats: int = 5) -> dict[str, Any]:

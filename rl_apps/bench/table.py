@@ -1,6 +1,6 @@
 """The README's benchmark table, generated from ``benchmarks/results/*.json``.
 
-``marl bench --table`` rewrites the part of README.md between the two markers below.
+``marl bench table`` rewrites the part of README.md between the two markers below.
 """
 
 from __future__ import annotations

@@ -1,0 +1,114 @@
+"""`marl bench COMMAND` argument parsing and dispatch, through rl_apps.cli.main (no Ray)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from rl_apps import cli
+
+from .test_bench_table import report
+
+
+def usage_error(capsys, argv):
+    """Runs ``marl ARGV``, expects an argparse usage error, returns its stderr."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: marl")
+    ray = sys.modules.get("ray")
+    assert ray is None or not ray.is_initialized()  # refused before anything started
+    return err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["bench"], "the following arguments are required: {run,envs,table,profile,"),
+        (["bench", "profile"], "the following arguments are required: NAME"),
+        (["bench", "learner-cost"], "the following arguments are required: NAME"),
+        (["bench", "profile", "a", "--seconds", "4"], "argument --seconds: must be at least 5"),
+        (["bench", "envs", "--steps", "99"], "argument --steps: must be at least 100 (got 99)"),
+        (["bench", "scaling", "--steps", "50"], "argument --steps: must be at least 100 (got 50)"),
+        (["bench", "scaling", "--steps", "many"], "argument --steps: invalid int value: 'many'"),
+        (["bench", "nope"], "argument {run,envs,table,profile,scaling,learner-cost}: invalid"),
+        # each command has only its own options; the old flag spellings are gone
+        (["bench", "run", "--seconds", "60"], "unrecognized arguments: --seconds"),
+        (["bench", "table", "--steps", "500"], "unrecognized arguments: --steps 500"),
+        (["bench", "envs", "--set", "seed=1"], "unrecognized arguments: --set seed=1"),
+        (["bench", "run", "--envs"], "unrecognized arguments: --envs"),
+        (["bench", "--table"], "the following arguments are required: {run,"),
+    ],
+)
+def test_bad_bench_arguments_are_usage_errors(capsys, argv, message):
+    assert message in usage_error(capsys, argv)
+
+
+def test_bench_usage_names_the_command(capsys):
+    err = usage_error(capsys, ["bench", "envs", "--steps", "10"])
+    assert "usage: marl bench envs [-h] [--env NAME] [--steps STEPS] [--out OUT]" in err
+    assert "marl bench envs: error:" in err
+
+
+def record(monkeypatch, module, name):
+    """Replaces ``module.name`` by a function that records its arguments."""
+    calls = []
+    monkeypatch.setattr(module, name, lambda *args, **kwargs: calls.append((args, kwargs)))
+    return calls
+
+
+def test_each_command_calls_its_function_with_its_options(monkeypatch, tmp_path, capsys):
+    from rl_apps.bench import envs, learner_cost, profile, scaling
+
+    out = tmp_path / "out"
+    calls = record(monkeypatch, envs, "bench_envs")
+    argv = ["bench", "envs", "--env", "linear_game", "--env", "climbing_game", "--steps", "500"]
+    assert cli.main([*argv, "--out", str(out)]) == 0
+    assert calls == [((out, ["linear_game", "climbing_game"], 500), {})]
+    assert cli.main(["bench", "envs"]) == 0
+    assert calls[1] == ((Path("benchmarks/results"), None, 20_000), {})
+
+    calls = record(monkeypatch, profile, "bench_profile")
+    assert cli.main(["bench", "profile", "a", "b", "--seconds", "5", "--out", str(out)]) == 0
+    assert calls == [((out, ["a", "b"], 5), {})]
+
+    calls = record(monkeypatch, scaling, "bench_scaling")
+    assert cli.main(["bench", "scaling", "--steps", "100", "--out", str(out)]) == 0
+    assert calls == [((out,), {"steps_per_runner": 100})]
+
+    calls = record(monkeypatch, learner_cost, "bench_learner_cost")
+    argv = ["bench", "learner-cost", "a", "--set", "training.lr=1e-3", "--set", "seed=2"]
+    assert cli.main(argv) == 0
+    assert calls == [((Path("benchmarks/results"), ["a"], ["training.lr=1e-3", "seed=2"]), {})]
+    capsys.readouterr()
+
+
+def test_unknown_env_exits_2_with_the_valid_names(capsys):
+    assert cli.main(["bench", "envs", "--env", "nope"]) == 2
+    assert "valid envs" in capsys.readouterr().err
+
+
+def test_run_unknown_benchmark_exits_2(monkeypatch, tmp_path, capsys):
+    (tmp_path / "experiments" / "benchmarks").mkdir(parents=True)
+    (tmp_path / "experiments" / "benchmarks" / "tiny.yaml").write_text("name: tiny\n")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["bench", "run", "nope"]) == 2
+    assert "unknown benchmark(s) ['nope']; valid: tiny" in capsys.readouterr().err
+
+
+def test_table_rewrites_the_readme_table(monkeypatch, tmp_path, capsys):
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "a.json").write_text(json.dumps(report("a", 0.95, True)))
+    (tmp_path / "README.md").write_text(
+        "intro\n<!-- bench-table:start -->\nold\n<!-- bench-table:end -->\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["bench", "table", "--out", "results"]) == 0
+    readme = (tmp_path / "README.md").read_text()
+    assert "| a | mappo | 2 | 0.950 ± 0.010 |" in readme and "old" not in readme
+    assert "| a | mappo |" in capsys.readouterr().out
