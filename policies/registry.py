@@ -107,6 +107,16 @@ ALGORITHMS: dict[str, AlgoEntry] = {
             uses_state=True,
         ),
         AlgoEntry(
+            "coma",
+            "COMA: decentralized actors, counterfactual baselines from a central Q critic",
+            "policies.coma.config:COMAConfig",
+            ("discrete",),
+            ("shared",),
+            uses_state=True,
+            view="teams",
+            rewards=("shared",),
+        ),
+        AlgoEntry(
             "qmix",
             "QMIX: per-agent utilities mixed monotonically by a state hypernetwork",
             "policies.qmix.config:QMIXConfig",

@@ -138,10 +138,13 @@ def _check_capabilities(entry: AlgoEntry, spec: ExperimentSpec, facts: EnvFacts)
             f"{spec.env.name} has {unsupported[0]} actions"
         )
     reward = ENVS[spec.env.name].reward
+    if spec.env.kwargs.get("team_reward", "auto") in ("sum", "mean"):
+        reward = "shared"  # the team view's reward: every member gets the team's
     if reward not in entry.rewards:
         problems.append(
             f"{spec.algo} needs {' or '.join(entry.rewards)} rewards; "
-            f"{spec.env.name}'s rewards are {reward}"
+            f"{spec.env.name}'s rewards are {reward} (env.team_reward: sum or mean makes a "
+            "team's reward shared)"
         )
     if problems:
         raise SpecError(spec.source, [("algo", p) for p in problems])

@@ -118,3 +118,39 @@ def write_actor(net: nn.Module, out_dir: Path, meta: dict[str, Any]) -> Path:
     scripted.save(str(path))
     (out_dir / f"{meta['policy']}.json").write_text(json.dumps(meta, indent=1))
     return path
+
+
+def export_member_networks(
+    nets: Any,
+    *,
+    team: str,
+    members: list[str],
+    obs_size: int,
+    n_actions: int,
+    uses_mask: bool,
+    output: str,
+    out_dir: Path,
+) -> list[Path]:
+    """A team's per-member actors (``policies.common.members.MemberNetworks``).
+
+    Shared networks: one ``<team>.pt`` with the members' one-hot ids (team order);
+    individual ones: ``<team>.<member>.pt`` each, observation only. Returns the ``.pt`` paths.
+    """
+
+    def meta(policy: str, agents: list[str], ids: list[str]) -> dict[str, Any]:
+        return actor_schema(
+            policy=policy,
+            agents=agents,
+            obs_size=obs_size,
+            agent_ids=ids,
+            action_space=gym.spaces.Discrete(n_actions),
+            output=output,
+            uses_mask=uses_mask,
+        )
+
+    if nets.shared:
+        return [write_actor(nets[0], out_dir, meta(team, members, members))]
+    return [
+        write_actor(net, out_dir, meta(f"{team}.{member}", [member], []))
+        for net, member in zip(nets, members, strict=True)
+    ]

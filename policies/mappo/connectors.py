@@ -19,18 +19,17 @@ from typing import Any
 
 import numpy as np
 import torch
-from ray.rllib.connectors.common.numpy_to_tensor import NumpyToTensor
-from ray.rllib.connectors.connector_v2 import ConnectorV2
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.apis.value_function_api import ValueFunctionAPI
 from ray.rllib.evaluation.postprocessing import Postprocessing
 from ray.rllib.utils.annotations import override
 from ray.rllib.utils.numpy import convert_to_numpy
 
+from policies.common.module_columns import ModuleColumnsConnector, loss_mask
 from policies.common.trajectories import Trajectories, trajectory_gae
 
 
-class CentralizedGAE(ConnectorV2):
+class CentralizedGAE(ModuleColumnsConnector):
     """GAE from each module's critic (centralized or local) with value normalization."""
 
     #: Whether advantages are standardized over the batch (MAPPO: yes).
@@ -42,7 +41,10 @@ class CentralizedGAE(ConnectorV2):
         super().__init__(input_observation_space, input_action_space)
         self.gamma = gamma
         self.lambda_ = lambda_
-        self._to_tensor: NumpyToTensor | None = None
+
+    @override(ModuleColumnsConnector)
+    def wants(self, module: Any) -> bool:
+        return isinstance(module, ValueFunctionAPI)
 
     def _returns(
         self, module: Any, batch: dict, layout: Trajectories, values: np.ndarray, rewards: Any
@@ -61,7 +63,8 @@ class CentralizedGAE(ConnectorV2):
         """More learner columns, ``[N, ...]`` (none here; GMAC adds its targets)."""
         return {}
 
-    def _module_results(self, module: Any, batch: dict, episodes: list) -> dict[str, np.ndarray]:
+    @override(ModuleColumnsConnector)
+    def module_columns(self, module: Any, batch: dict, episodes: list) -> dict[str, np.ndarray]:
         layout = Trajectories(
             lengths=[len(e) for e in episodes],
             terminated=[bool(e.is_terminated) for e in episodes],
@@ -70,7 +73,7 @@ class CentralizedGAE(ConnectorV2):
         values = self._critic_values(module, batch, layout)  # [N], reward units
         rewards = layout.unpad(convert_to_numpy(batch[Columns.REWARDS]))  # [N]
         advantages, targets = self._returns(module, batch, layout, values, rewards)
-        valid = layout.unpad(_loss_mask(batch, convert_to_numpy(batch[Columns.REWARDS]).shape))
+        valid = layout.unpad(loss_mask(batch, convert_to_numpy(batch[Columns.REWARDS]).shape))
         norm = getattr(module, "value_norm", None)
         if norm is not None:
             norm.update(torch.as_tensor(targets[valid]))
@@ -84,28 +87,3 @@ class CentralizedGAE(ConnectorV2):
             **self._extra_columns(module, layout, rewards),
         }
         return {key: layout.pad(column) for key, column in results.items()}
-
-    @override(ConnectorV2)
-    def __call__(self, *, rl_module: Any, episodes: list, batch: dict, **kwargs: Any) -> Any:
-        per_agent = list(
-            self.single_agent_episode_iterator(episodes, agents_that_stepped_only=False)
-        )
-        results, device = {}, None
-        for module_id, module_batch in batch.items():
-            module = rl_module[module_id]
-            if not isinstance(module, ValueFunctionAPI):
-                continue
-            mine = [e for e in per_agent if e.module_id in (None, module_id)]
-            results[module_id] = self._module_results(module.unwrapped(), module_batch, mine)
-            device = next(module.parameters()).device
-        if self._to_tensor is None:
-            self._to_tensor = NumpyToTensor(as_learner_connector=True, device=device)
-        tensors = self._to_tensor(rl_module=rl_module, batch=results, episodes=episodes)
-        for module_id, columns in tensors.items():
-            batch[module_id].update(columns)
-        return batch
-
-
-def _loss_mask(batch: dict, shape: tuple[int, ...]) -> np.ndarray:
-    mask = batch.get(Columns.LOSS_MASK)
-    return np.ones(shape, bool) if mask is None else convert_to_numpy(mask).astype(bool)

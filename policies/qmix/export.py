@@ -21,23 +21,7 @@ import gymnasium as gym
 
 from env_wrappers.keys import MASK_KEY, OBS_KEY
 from policies.common.contract import EnvFacts, UnsupportedError
-from policies.common.export import actor_schema, write_actor
-
-
-def _member_obs_size(module: Any) -> int:
-    return gym.spaces.flatdim(module.observation_space[OBS_KEY]) // module.n_agents
-
-
-def _meta(module: Any, policy: str, agents: list[str], ids: list[str]) -> dict[str, Any]:
-    return actor_schema(
-        policy=policy,
-        agents=agents,
-        obs_size=_member_obs_size(module),
-        agent_ids=ids,
-        action_space=gym.spaces.Discrete(module.n_actions),
-        output="utilities",
-        uses_mask=MASK_KEY in module.observation_space.spaces,
-    )
+from policies.common.export import export_member_networks
 
 
 def export_team(module: Any, team: str, members: list[str], out_dir: Path) -> list[Path]:
@@ -46,12 +30,16 @@ def export_team(module: Any, team: str, members: list[str], out_dir: Path) -> li
         raise UnsupportedError(
             "rl_module.model_config.use_gru", "recurrent (GRU) agents cannot be exported yet"
         )
-    if module.shared:
-        return [write_actor(module.agent_nets[0], out_dir, _meta(module, team, members, members))]
-    return [
-        write_actor(net, out_dir, _meta(module, f"{team}.{member}", [member], []))
-        for net, member in zip(module.agent_nets, members, strict=True)
-    ]
+    return export_member_networks(
+        module.agent_nets,
+        team=team,
+        members=members,
+        obs_size=gym.spaces.flatdim(module.observation_space[OBS_KEY]) // module.n_agents,
+        n_actions=module.n_actions,
+        uses_mask=MASK_KEY in module.observation_space.spaces,
+        output="utilities",
+        out_dir=out_dir,
+    )
 
 
 def export_teams(modules: Any, facts: EnvFacts, out_dir: Path) -> list[Path]:

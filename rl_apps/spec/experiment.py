@@ -229,8 +229,9 @@ def _check_names(raw: dict[str, Any]) -> Problems:
         problems.append(("env.name", f"{msg}; valid envs: {', '.join(ENVS)}"))
         return problems
     options = {k: v for k, v in env.items() if k != "name"}
+    teams = isinstance(algo, str) and algo in ALGORITHMS and ALGORITHMS[algo].view == "teams"
     try:
-        problems += [("env", p) for p in check_env_kwargs(name, options)]
+        problems += [("env", p) for p in check_env_kwargs(name, options, team=teams)]
     except EnvError as err:
         problems.append(("env", str(err)))
     return problems

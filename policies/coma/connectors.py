@@ -1,0 +1,91 @@
+"""COMA's learner connector: the critic's TD(lambda) or n-step targets from the target critic.
+
+Every team trajectory of ``T`` steps comes with one extra row, the observation after its last
+step (RLlib's ``AddOneTsToEpisodesAndTruncate``, the layout of
+``policies.common.trajectories``). For every row the target critic gives
+``Q'_i(s_t, u_t)`` at the taken joint action; at the extra row no action was taken, so the
+joint action there is sampled from the current policies (a SARSA-style bootstrap, as
+EPyMARL's runner does). ``policies.coma.math.coma_targets`` then turns the rewards and those
+values into targets: truncation bootstraps from the extra row, termination does not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from ray.rllib.core.columns import Columns
+from ray.rllib.utils.annotations import override
+from ray.rllib.utils.numpy import convert_to_numpy
+
+from policies.coma.math import coma_targets
+from policies.common.masking import gather_actions
+from policies.common.module_columns import ModuleColumnsConnector
+
+#: The batch column of the critic's targets, ``[N, n]``.
+CRITIC_TARGETS = "coma_critic_targets"
+
+
+class COMATargets(ModuleColumnsConnector):
+    """Adds ``CRITIC_TARGETS`` to every COMA module's batch."""
+
+    def __init__(
+        self,
+        input_observation_space=None,
+        input_action_space=None,
+        *,
+        gamma: float,
+        td_lambda: float | None,
+        n_step: int | None,
+    ) -> None:
+        super().__init__(input_observation_space, input_action_space)
+        self.gamma, self.td_lambda, self.n_step = gamma, td_lambda, n_step
+
+    @override(ModuleColumnsConnector)
+    def wants(self, module: Any) -> bool:
+        return hasattr(module.unwrapped(), "get_target_network_pairs")
+
+    @override(ModuleColumnsConnector)
+    def module_columns(self, module: Any, batch: dict, episodes: list) -> dict[str, np.ndarray]:
+        lengths = [len(e) for e in episodes]  # T + 1 rows each
+        ends = np.cumsum(lengths) - 1  # the extra rows
+        with torch.no_grad():
+            actions = batch[Columns.ACTIONS].clone().long()  # [N, n]
+            logits = module.logits(batch[Columns.OBS])[ends]  # [E, n, A]
+            sampled = torch.distributions.Categorical(logits=logits).sample()  # [E, n]
+            actions[torch.as_tensor(ends)] = sampled
+            q = module.q_values(batch[Columns.OBS], actions, module._target_critic)
+            q_taken = convert_to_numpy(gather_actions(q, actions))  # [N, n]
+        rewards = convert_to_numpy(batch[Columns.REWARDS]).astype(np.float32)  # [N]
+        ended = [bool(e.is_terminated) for e in episodes]
+        targets = self._targets(q_taken, rewards, lengths, ended)  # [N, n]
+        return {CRITIC_TARGETS: targets.astype(np.float32)}
+
+    def _targets(
+        self, q_taken: np.ndarray, rewards: np.ndarray, lengths: list[int], ended: list[bool]
+    ) -> np.ndarray:
+        """Pads the trajectories to ``[E, T_max]``, computes targets, flattens them back."""
+        count, steps, n = len(lengths), max(lengths) - 1, q_taken.shape[1]
+        r, term, filled = (np.zeros((count, steps), np.float32) for _ in range(3))
+        after = np.zeros((count, steps, n), np.float32)  # Q'(s_(t+1), u_(t+1)) [E, T, n]
+        start = 0
+        for row, (length, done) in enumerate(zip(lengths, ended, strict=True)):
+            t = length - 1
+            r[row, :t] = rewards[start : start + t]
+            after[row, :t] = q_taken[start + 1 : start + length]
+            filled[row, :t] = 1.0
+            term[row, t - 1] = float(done) if t else 0.0
+            start += length
+        y = coma_targets(
+            *(torch.as_tensor(x) for x in (r, term, after, filled)),
+            self.gamma,
+            lambda_=self.td_lambda,
+            n_step=self.n_step,
+        ).numpy()  # [E, T, n]
+        out = np.zeros_like(q_taken)  # the extra rows carry no loss weight
+        start = 0
+        for row, length in enumerate(lengths):
+            out[start : start + length - 1] = y[row, : length - 1]
+            start += length
+        return out

@@ -1,0 +1,110 @@
+"""COMA's learner: the critic's TD loss and the counterfactual policy gradient, one step a batch.
+
+Plumbing around ``policies.coma.math``. The training forward pass gives the actors' logits
+and the critic's ``Q [B, n, A]`` at the batch's actions; the advantages use those Q-values,
+detached, so the actor's gradient sees the critic from before this update (EPyMARL trains
+the critic and then the actor with the Q-values computed before the critic's step; one joint
+loss and one optimizer step here give the actor exactly those pre-update Q-values). The
+target critic is copied every ``target_update_interval`` updates (hard, COMA's and EPyMARL's
+default) or moved by Polyak averaging with ``target_tau``.
+
+Logged per team module: ``vf_loss`` (the critic's), ``policy_loss``, ``entropy``,
+``q_taken_mean``, ``baseline_mean``, ``advantage_mean``, ``advantage_std`` and
+``expected_advantage_abs_max`` (``max_i |sum_a pi_i(a) A_i(a)|``: 0 unless a mask is broken).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
+from ray.rllib.connectors.learner import GeneralAdvantageEstimation
+from ray.rllib.core.columns import Columns
+from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY, VF_LOSS_KEY
+from ray.rllib.core.learner.utils import update_target_network
+from ray.rllib.utils.annotations import override
+
+from env_wrappers.keys import MASK_KEY
+from policies.coma.connectors import CRITIC_TARGETS, COMATargets
+from policies.coma.math import coma_advantages, coma_policy_loss, critic_loss, expected_advantage
+from policies.coma.module import Q_VALUES
+from policies.common.masking import gather_actions
+
+
+class COMATorchLearner(PPOTorchLearner):
+    """PPO's learner plumbing (sampling loop, optimizer) with COMA's targets and losses."""
+
+    @classmethod
+    @override(PPOTorchLearner)
+    def rl_module_required_apis(cls) -> list[type]:
+        return []  # no state-value function: COMA's critic values actions
+
+    @override(PPOTorchLearner)
+    def build(self) -> None:
+        super().build()
+        self._updates = 0
+        if self._learner_connector is not None and (
+            self.config.add_default_connectors_to_learner_pipeline
+        ):
+            self._learner_connector.remove(GeneralAdvantageEstimation)
+            self._learner_connector.append(
+                COMATargets(
+                    gamma=self.config.gamma,
+                    td_lambda=self.config.td_lambda,
+                    n_step=self.config.n_step,
+                )
+            )
+
+    @override(PPOTorchLearner)
+    def compute_loss_for_module(
+        self, *, module_id: str, config: Any, batch: dict[str, Any], fwd_out: dict[str, Any]
+    ) -> torch.Tensor:
+        module = self.module[module_id].unwrapped()
+        mask = batch.get(Columns.LOSS_MASK)  # [B]
+        n, a = module.n_agents, module.n_actions
+        logits = fwd_out[Columns.ACTION_DIST_INPUTS].reshape(-1, n, a)  # [B, n, A]
+        log_probs = torch.log_softmax(logits, dim=-1)  # [B, n, A]
+        probs = log_probs.exp()
+        actions = batch[Columns.ACTIONS].long()  # [B, n]
+        action_mask = batch[Columns.OBS].get(MASK_KEY)
+        q = fwd_out[Q_VALUES]  # [B, n, A]
+        advantages, q_taken, baseline = coma_advantages(q, probs, actions, action_mask)
+        policy_loss = coma_policy_loss(gather_actions(log_probs, actions), advantages, mask)
+        value_loss = critic_loss(q_taken, batch[CRITIC_TARGETS], mask)
+        entropy = _masked_entropy(probs, log_probs, mask)
+        coeff = self.entropy_coeff_schedulers_per_module[module_id].get_current_value()
+        valid = advantages if mask is None else advantages[mask.bool()]
+        self.metrics.log_dict(
+            {
+                POLICY_LOSS_KEY: policy_loss,
+                VF_LOSS_KEY: value_loss,
+                ENTROPY_KEY: entropy,
+                "q_taken_mean": q_taken.detach().mean(),
+                "baseline_mean": baseline.mean(),
+                "advantage_mean": valid.mean(),
+                "advantage_std": valid.std(unbiased=False),
+                "expected_advantage_abs_max": expected_advantage(q, probs, action_mask).abs().max(),
+            },
+            key=module_id,
+            window=1,
+        )
+        return policy_loss - coeff * entropy + config.critic_coeff * value_loss
+
+    @override(PPOTorchLearner)
+    def after_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
+        super().after_gradient_based_update(timesteps=timesteps)
+        self._updates += 1
+        tau = self.config.target_tau
+        if tau is None and self._updates % self.config.target_update_interval:
+            return
+        for module_id in self.module.keys():
+            module = self.module[module_id].unwrapped()
+            for main, target in module.get_target_network_pairs():
+                update_target_network(main_net=main, target_net=target, tau=tau or 1.0)
+
+
+def _masked_entropy(probs: torch.Tensor, log_probs: torch.Tensor, mask: Any) -> torch.Tensor:
+    """Mean entropy of the members' policies over the valid rows (masked logits give 0)."""
+    entropy = -(probs * log_probs.clamp_min(-1e9)).sum(-1).mean(-1)  # [B]
+    return entropy.mean() if mask is None else entropy[mask.bool()].mean()
