@@ -103,6 +103,21 @@ def _stats(episodes: list[dict[str, float]], agents: list[str]) -> dict[str, Any
     }
 
 
+def _recording(policy: Policy, record: list) -> Policy:
+    """``policy`` that also appends its JSON-ready actions to ``record``.
+
+    The first episode's first joint action is in the report: on a one-step matrix game it is
+    the joint action a (greedy) policy converged to.
+    """
+
+    def act(obs: dict[str, Any]) -> dict[str, Any]:
+        actions = policy(obs)
+        record.append({a: np.asarray(v).tolist() for a, v in actions.items()})
+        return actions
+
+    return act
+
+
 def _random_policy(env: Any, seed: int) -> Policy:
     for offset, agent in enumerate(env.possible_agents):
         env.action_spaces[agent].seed(seed + offset)
@@ -149,12 +164,11 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
     torch.manual_seed(opts.seed)  # stochastic evaluation repeats with the same --seed
     actors = load_actors(opts.checkpoint, planned, env, greedy=actions == "greedy")
     frames: list | None = [] if opts.render else None
-    episodes = []
+    episodes, first_actions = [], []
     for index in range(opts.episodes):
         actors.reset()
-        episodes.append(
-            run_episode(env, actors.act, opts.seed + index, frames if index == 0 else None)
-        )
+        policy = _recording(actors.act, first_actions) if index == 0 else actors.act
+        episodes.append(run_episode(env, policy, opts.seed + index, frames if index == 0 else None))
     report = {
         "checkpoint": str(opts.checkpoint),
         "env": spec.env.name,
@@ -162,6 +176,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         "episodes": opts.episodes,
         "actions": actions,
         **_stats(episodes, list(env.possible_agents)),
+        "first_actions": first_actions[0] if first_actions else {},
     }
     if opts.baseline:
         policy = _random_policy(env, opts.seed)

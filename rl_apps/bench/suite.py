@@ -73,7 +73,10 @@ def run_seed(
     episodes = spec.benchmark.eval_episodes if spec.benchmark else 100
     report = evaluate(
         EvalOptions(
-            checkpoint=Path(summary["checkpoint"]), episodes=episodes, seed=10_000 * (seed + 1)
+            checkpoint=Path(summary["checkpoint"]),
+            episodes=episodes,
+            seed=10_000 * (seed + 1),
+            actions=spec.benchmark.eval_actions if spec.benchmark else None,
         )
     )
     sampling, whole = _rates(run_dir)
@@ -83,6 +86,7 @@ def run_seed(
         "final_train_return": float(np.mean(returns[-FINAL_WINDOW:])) if returns else None,
         "eval_return": report["team_return"],
         "eval_actions": report["actions"],
+        "eval_first_actions": report["first_actions"],
         "random_policy_return": report.get("random_policy"),
         "env_steps": summary["env_steps"],
         "wall_time_s": summary["wall_time_s"],

@@ -72,6 +72,8 @@ class BenchmarkSpec(BaseModel):
     target_team_return: float | None = None
     random_team_return: float | None = None
     eval_episodes: Annotated[int, Field(gt=0)] = 100
+    #: How the final checkpoint is evaluated (None: the algorithm's default).
+    eval_actions: Literal["greedy", "stochastic"] | None = None
     source: str = ""
 
 
