@@ -33,6 +33,7 @@ class A2CConfig(MAPPOConfig):
         super().__init__(algo_class=algo_class or A2C)
         self.n_step: int | None = 5
         self.target_critic_tau: float | None = 0.01
+        self.standardize_rewards = True
         self.value_normalization = False
         self.value_clip = None
         self.huber_delta = None
@@ -50,6 +51,7 @@ class A2CConfig(MAPPOConfig):
         *,
         n_step: int | None = NotProvided,
         target_critic_tau: float | None = NotProvided,
+        standardize_rewards: bool = NotProvided,
         **kwargs: Any,
     ) -> A2CConfig:
         """A2C's options; the rest are MAPPO's (and PPO's).
@@ -58,6 +60,8 @@ class A2CConfig(MAPPOConfig):
             n_step: Steps of the n-step returns (null: GAE with ``lambda_``).
             target_critic_tau: Polyak rate of the target critic that the n-step returns
                 bootstrap from (null: bootstrap from the critic itself).
+            standardize_rewards: Standardize rewards by their running mean and std (EPyMARL's
+                ``standardise_rewards``).
             **kwargs: MAPPOConfig.training's options.
 
         """
@@ -66,6 +70,8 @@ class A2CConfig(MAPPOConfig):
             self.n_step = n_step
         if target_critic_tau is not NotProvided:
             self.target_critic_tau = target_critic_tau
+        if standardize_rewards is not NotProvided:
+            self.standardize_rewards = standardize_rewards
         return self
 
     @override(MAPPOConfig)
@@ -98,7 +104,10 @@ class A2CConfig(MAPPOConfig):
 
     @override(MAPPOConfig)
     def critic_module(self) -> tuple[type, dict[str, Any]]:
-        return A2CModule, {"target_critic": self.uses_target_critic}
+        return A2CModule, {
+            "target_critic": self.uses_target_critic,
+            "standardize_rewards": bool(self.standardize_rewards),
+        }
 
 
 class A2C(MAPPO):

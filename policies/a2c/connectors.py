@@ -5,7 +5,8 @@ MAPPO's ``CentralizedGAE`` with another estimator: for ``n_step`` the value targ
 ``policies.common.trajectories.trajectory_n_step``) with ``V'`` the target critic (or the
 critic when there is none), and the advantage is that return minus the critic's ``V(s_t)``;
 with ``n_step: null`` it is MAPPO's GAE. Advantages are not standardized (EPyMARL's A2C does
-not standardize them either).
+not standardize them either); rewards are, with ``standardize_rewards`` (EPyMARL's
+``standardise_rewards``, on by default), by running statistics the module keeps.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 from ray.rllib.utils.numpy import convert_to_numpy
 
+from policies.common.reward_norm import standardized_rewards
 from policies.common.trajectories import Trajectories, trajectory_n_step
 from policies.mappo.connectors import CentralizedGAE
 
@@ -40,6 +42,8 @@ class A2CReturns(CentralizedGAE):
     def _returns(
         self, module: Any, batch: dict, layout: Trajectories, values: np.ndarray, rewards: Any
     ) -> tuple[np.ndarray, np.ndarray]:
+        ends = np.cumsum(layout.lengths) - 1  # the bootstrap rows
+        rewards = standardized_rewards(getattr(module, "reward_norm", None), rewards, ends)
         if self.n_step is None:
             return super()._returns(module, batch, layout, values, rewards)
         with torch.no_grad():
@@ -48,6 +52,5 @@ class A2CReturns(CentralizedGAE):
             bootstrap, rewards, layout.lengths, layout.terminated, self.gamma, self.n_step
         )
         advantages = targets - values.astype(np.float64)  # [N]
-        ends = np.cumsum(layout.lengths) - 1  # the bootstrap rows carry no loss weight
-        advantages[ends] = 0.0
+        advantages[ends] = 0.0  # the bootstrap rows carry no loss weight
         return advantages, targets

@@ -2,7 +2,9 @@
 
 The target critic (``model_config.target_critic: true``, set by ``A2CConfig``) gives the
 n-step returns their bootstrap values; the learner moves it towards the critic by Polyak
-averaging after every update (``TargetNetworkAPI``). It exists only on the learner.
+averaging after every update (``TargetNetworkAPI``). With ``standardize_rewards`` the module
+keeps the running reward statistics (``policies.common.reward_norm``) that the returns use.
+Both exist only on the learner.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ray.rllib.core.rl_module.apis.target_network_api import TargetNetworkAPI
 from ray.rllib.core.rl_module.torch.torch_rl_module import TorchRLModule
 from ray.rllib.utils.annotations import override
 
+from policies.common.reward_norm import RewardStandardizer
 from policies.mappo.module import ActorCriticModule
 
 
@@ -25,6 +28,8 @@ class A2CModule(ActorCriticModule, TargetNetworkAPI):
     def setup(self) -> None:
         super().setup()
         self.make_target_networks()  # in the state dict, so checkpoints carry it
+        if not self.inference_only and self.model_config.get("standardize_rewards", False):
+            self.reward_norm = RewardStandardizer()
 
     @override(TargetNetworkAPI)
     def make_target_networks(self) -> None:

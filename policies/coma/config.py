@@ -27,7 +27,14 @@ from policies.common.contract import AlgorithmContract, EnvFacts, UnsupportedErr
 from policies.common.export import export_member_networks
 from policies.common.sharing import PolicyMapping
 
-_OPTIONS = ("td_lambda", "n_step", "target_update_interval", "target_tau", "critic_coeff")
+_OPTIONS = (
+    "td_lambda",
+    "n_step",
+    "target_update_interval",
+    "target_tau",
+    "critic_coeff",
+    "standardize_rewards",
+)
 
 
 class COMAConfig(AlgorithmContract, PPOConfig):
@@ -47,6 +54,7 @@ class COMAConfig(AlgorithmContract, PPOConfig):
         self.target_update_interval = 200
         self.target_tau: float | None = None
         self.critic_coeff = 1.0
+        self.standardize_rewards = True
         self.lr = 3e-4
         self.entropy_coeff = 0.001
         self.gamma = 0.99
@@ -65,6 +73,7 @@ class COMAConfig(AlgorithmContract, PPOConfig):
         target_update_interval: int = NotProvided,
         target_tau: float | None = NotProvided,
         critic_coeff: float = NotProvided,
+        standardize_rewards: bool = NotProvided,
         **kwargs: Any,
     ) -> COMAConfig:
         """COMA's options; the rest are PPO's sampling and optimizer options.
@@ -75,13 +84,22 @@ class COMAConfig(AlgorithmContract, PPOConfig):
             target_update_interval: Updates between hard copies of the target critic.
             target_tau: Polyak rate of the target critic instead of hard copies.
             critic_coeff: Weight of the critic's loss in the one loss.
+            standardize_rewards: Standardize rewards by their running mean and std (EPyMARL's
+                ``standardise_rewards``).
             **kwargs: PPOConfig.training's options.
 
         """
         super().training(**kwargs)
         if n_step not in (NotProvided, None) and td_lambda is NotProvided:
             td_lambda = None
-        given = (td_lambda, n_step, target_update_interval, target_tau, critic_coeff)
+        given = (
+            td_lambda,
+            n_step,
+            target_update_interval,
+            target_tau,
+            critic_coeff,
+            standardize_rewards,
+        )
         for name, value in zip(_OPTIONS, given, strict=True):
             if value is not NotProvided:
                 setattr(self, name, value)
@@ -120,7 +138,11 @@ class COMAConfig(AlgorithmContract, PPOConfig):
         self, facts: EnvFacts, mapping: PolicyMapping, model_config: dict[str, Any]
     ) -> None:
         """One COMA module per team: its members' actors and its central critic."""
-        options = {**MODEL_CONFIG_KEYS, **model_config}
+        options = {
+            **MODEL_CONFIG_KEYS,
+            **model_config,
+            "standardize_rewards": bool(self.standardize_rewards),
+        }
         specs = {
             team: RLModuleSpec(
                 module_class=COMAModule,

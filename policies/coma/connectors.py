@@ -5,8 +5,9 @@ step (RLlib's ``AddOneTsToEpisodesAndTruncate``, the layout of
 ``policies.common.trajectories``). For every row the target critic gives
 ``Q'_i(s_t, u_t)`` at the taken joint action; at the extra row no action was taken, so the
 joint action there is sampled from the current policies (a SARSA-style bootstrap, as
-EPyMARL's runner does). ``policies.coma.math.coma_targets`` then turns the rewards and those
-values into targets: truncation bootstraps from the extra row, termination does not.
+EPyMARL's runner does). ``policies.coma.math.coma_targets`` then turns the rewards (standardized
+by the module's running statistics when it keeps them: EPyMARL's ``standardise_rewards``) and
+those values into targets: truncation bootstraps from the extra row, termination does not.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ray.rllib.utils.numpy import convert_to_numpy
 from policies.coma.math import coma_targets
 from policies.common.masking import gather_actions
 from policies.common.module_columns import ModuleColumnsConnector
+from policies.common.reward_norm import standardized_rewards
 
 #: The batch column of the critic's targets, ``[N, n]``.
 CRITIC_TARGETS = "coma_critic_targets"
@@ -58,6 +60,7 @@ class COMATargets(ModuleColumnsConnector):
             q = module.q_values(batch[Columns.OBS], actions, module._target_critic)
             q_taken = convert_to_numpy(gather_actions(q, actions))  # [N, n]
         rewards = convert_to_numpy(batch[Columns.REWARDS]).astype(np.float32)  # [N]
+        rewards = standardized_rewards(getattr(module, "reward_norm", None), rewards, ends)
         ended = [bool(e.is_terminated) for e in episodes]
         targets = self._targets(q_taken, rewards, lengths, ended)  # [N, n]
         return {CRITIC_TARGETS: targets.astype(np.float32)}

@@ -11,7 +11,8 @@ Dicts with ``obs`` ``[B, n, obs_dim]`` (every member's local observation), ``sta
 - **Critic** (built only when not ``inference_only``, so never on env runners and never
   exported): ``Q_i(s, (., u_-i)) [B, n, A]`` from ``policies.coma.math.critic_inputs``
   (state, the others' one-hot actions with the member's own block zeroed, its id), with a
-  target copy (``TargetNetworkAPI``).
+  target copy (``TargetNetworkAPI``), and with ``standardize_rewards`` the running reward
+  statistics its targets use (``policies.common.reward_norm``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from env_wrappers.keys import MASK_KEY, OBS_KEY, STATE_KEY
 from policies.coma.math import critic_inputs
 from policies.common.members import MemberNetworks
 from policies.common.networks import mask_logits, mlp
+from policies.common.reward_norm import RewardStandardizer
+from policies.common.value_norm import restore_exact_buffers
 
 #: ``rl_module.model_config`` keys a COMA module reads, with defaults.
 MODEL_CONFIG_KEYS: dict[str, Any] = {
@@ -70,6 +73,14 @@ class COMAModule(TorchRLModule, TargetNetworkAPI):
                 in_size, list(config["critic_hiddens"]), self.n_actions, config["fcnet_activation"]
             )
             self.make_target_networks()
+            if config.get("standardize_rewards", False):
+                self.reward_norm = RewardStandardizer()
+
+    @override(TorchRLModule)
+    def set_state(self, state: dict[str, Any]) -> None:
+        """RLlib's set_state casts float64 to float32; restore the reward statistics exactly."""
+        super().set_state(state)
+        restore_exact_buffers(self, state)
 
     @override(TargetNetworkAPI)
     def make_target_networks(self) -> None:

@@ -106,3 +106,14 @@ class ValueNormalizer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"beta={self.beta}, epsilon={self.epsilon}"
+
+
+def restore_exact_buffers(module: nn.Module, state: dict) -> None:
+    """Copies every float64 buffer of ``module`` from ``state`` without a float32 round trip.
+
+    RLlib's ``set_state`` casts float64 to float32; running statistics (value and reward
+    normalization) must come back exactly after a checkpoint restore.
+    """
+    for name, buffer in module.named_buffers():
+        if buffer.dtype == torch.float64 and name in state:
+            buffer.copy_(torch.as_tensor(state[name], dtype=buffer.dtype))

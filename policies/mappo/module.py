@@ -43,7 +43,7 @@ from torch import nn
 
 from env_wrappers.keys import MASK_KEY, OBS_KEY, STATE_KEY
 from policies.common.networks import GRUNet, mask_logits, mlp
-from policies.common.value_norm import ValueNormalizer
+from policies.common.value_norm import ValueNormalizer, restore_exact_buffers
 
 #: model_config keys users may set (the rest of RLlib's DefaultModelConfig is rejected).
 MODEL_CONFIG_KEYS = {
@@ -191,12 +191,9 @@ class ActorCriticModule(TorchRLModule, ValueFunctionAPI):
 
     @override(TorchRLModule)
     def set_state(self, state: dict[str, Any]) -> None:
-        """RLlib's set_state casts float64 to float32; restore the value statistics exactly."""
-        exact = {k: v for k, v in state.items() if k.startswith("value_norm.")}
+        """RLlib's set_state casts float64 to float32; restore the running statistics exactly."""
         super().set_state(state)
-        for name, value in exact.items():
-            buffer = self.get_buffer(name)
-            buffer.copy_(torch.as_tensor(value, dtype=buffer.dtype))
+        restore_exact_buffers(self, state)
 
     @override(TorchRLModule)
     def get_inference_action_dist_cls(self) -> type:
