@@ -15,14 +15,19 @@ from .test_bench_table import report
 
 def usage_error(capsys, argv):
     """Runs ``marl ARGV``, expects an argparse usage error, returns its stderr."""
+    started = _ray_started()  # the integration tests' session may already run Ray
     with pytest.raises(SystemExit) as exit_info:
         cli.main(argv)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("usage: marl")
-    ray = sys.modules.get("ray")
-    assert ray is None or not ray.is_initialized()  # refused before anything started
+    assert _ray_started() == started  # refused before anything started
     return err
+
+
+def _ray_started() -> bool:
+    ray = sys.modules.get("ray")
+    return ray is not None and ray.is_initialized()
 
 
 @pytest.mark.parametrize(
