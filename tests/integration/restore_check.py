@@ -1,9 +1,11 @@
-"""Run in a fresh interpreter: evaluate and export a checkpoint, compare exported and module.
+"""Run in a fresh interpreter: evaluate and export checkpoints, compare exported and module.
 
-``python restore_check.py CHECKPOINT OUT_DIR`` prints one JSON line: the eval report, the
-exported files, the steps compared and every mismatch between the exported actors (fed the
-local observation, the one-hot id and the mask exactly as their JSON says) and the restored
-training-time modules (greedy), and whether the exported actors ran in a process without Ray.
+``python restore_check.py JOBS.json WORK_DIR`` (``JOBS.json``: ``{id: [checkpoint, out]}``)
+prints one JSON line, per job: the eval report, the exported files, the steps compared and
+every mismatch between the exported actors (fed the local observation, the one-hot id and the
+mask exactly as their JSON says) and the restored training-time modules (greedy). All
+exported actors run in one more process that never imports Ray. One interpreter serves every
+algorithm x env pair: starting Python, torch and RLlib per pair cost more than the checks.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -76,13 +79,17 @@ def actor_rows(metas: dict, agent: str, obs: dict) -> tuple[str, np.ndarray, np.
     return name, row, mask
 
 
-def compare(planned, checkpoint: Path, metas: dict, paths: dict, work: Path) -> dict:
-    """Steps the algorithm's env and the local env in lockstep; compares the choices."""
+def inputs_and_expectations(planned, checkpoint: Path, metas: dict) -> tuple[dict, list, int]:
+    """Steps the algorithm's env and the local env in lockstep with the restored modules.
+
+    Returns (per actor: the obs and mask rows its JSON asks for, the module's choices as
+    ``(actor, agent, action)`` in row order, the steps played).
+    """
     env, local = planned.make_env(), local_env(planned)
     actors = load_actors(checkpoint, planned, env, greedy=True)
     obs, _ = env.reset(seed=11)
     local_obs, _ = local.reset(seed=11)
-    steps, mismatches, inputs, expected = 0, [], {n: ([], []) for n in metas}, []
+    inputs, expected, steps = {n: ([], []) for n in metas}, [], 0
     for _ in range(STEPS):
         actions = actors.act(obs)
         chosen = per_agent(actions, planned)
@@ -96,46 +103,81 @@ def compare(planned, checkpoint: Path, metas: dict, paths: dict, work: Path) -> 
         local_obs, *_ = local.step(chosen)
         if terms["__all__"] or truncs["__all__"]:
             break
+    env.close()
+    local.close()
     data = {
         n: {"obs": torch.as_tensor(np.stack(o)), "mask": torch.as_tensor(np.stack(m))}
         for n, (o, m) in inputs.items()
         if o
     }
-    torch.save(data, work / "inputs.pt")
-    outputs, torch_only = _run_torch_only(work / "inputs.pt", {n: paths[n] for n in data})
-    cursor = {n: 0 for n in data}
+    return data, expected, steps
+
+
+def mismatches(metas: dict, outputs: dict, expected: list) -> list[dict]:
+    """Where the exported actors' JSON-read outputs differ from the modules' choices."""
+    found, cursor = [], {n: 0 for n in outputs}
     for name, agent, action in expected:
         got = exported_action(metas[name], np.asarray(outputs[name][cursor[name]]))
         cursor[name] += 1
         if not np.allclose(got, action, atol=1e-4):
-            mismatches.append({"agent": agent, "module": action.tolist(), "exported": got.tolist()})
-    env.close()
-    local.close()
-    return {"compared_steps": steps, "mismatches": mismatches, "torch_only": torch_only}
+            found.append({"agent": agent, "module": action.tolist(), "exported": got.tolist()})
+    return found
 
 
-def _run_torch_only(data: Path, paths: dict) -> tuple[dict, bool]:
+def run_torch_only(data: dict, paths: dict, work: Path) -> dict:
+    """Every exported actor on its inputs, in a process that never imports Ray."""
+    torch.save(data, work / "inputs.pt")
     proc = subprocess.run(
-        [sys.executable, "-c", TORCH_ONLY, str(data), json.dumps(paths)],
+        [sys.executable, "-c", TORCH_ONLY, str(work / "inputs.pt"), json.dumps(paths)],
         capture_output=True,
         text=True,
         timeout=120,
     )
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-2000:])
-    return json.loads(proc.stdout), True
+    return json.loads(proc.stdout)
 
 
-def main(checkpoint: Path, out: Path) -> None:
+def prepare(checkpoint: Path, out: Path) -> dict:
+    """Eval and export of one checkpoint, and what its exported actors must reproduce."""
     checkpoint = checkpoint.resolve()
     report = evaluate(EvalOptions(checkpoint=checkpoint, episodes=1, baseline=False))
     written = export_checkpoint(checkpoint, out)
     metas = {p.stem: json.loads(p.with_suffix(".json").read_text()) for p in written}
-    paths = {p.stem: str(p) for p in written}
     planned = plan(check_checkpoint(checkpoint))
-    result = compare(planned, checkpoint, metas, paths, out)
-    print(json.dumps({"eval": report, "exported": sorted(paths), **result}))
+    data, expected, steps = inputs_and_expectations(planned, checkpoint, metas)
+    paths = {p.stem: str(p) for p in written if p.stem in data}
+    return {
+        "eval": report,
+        "metas": metas,
+        "data": data,
+        "paths": paths,
+        **{"expected": expected, "compared_steps": steps},
+    }
+
+
+def main(jobs: dict[str, tuple[str, str]], work: Path) -> None:
+    """``jobs``: ``id -> (checkpoint, out dir)``; prints ``id -> result`` as one JSON line."""
+    prepared, results = {}, {}
+    for job, (checkpoint, out) in jobs.items():
+        try:
+            prepared[job] = prepare(Path(checkpoint), Path(out))
+        except Exception:  # noqa: BLE001 - reported per job, the others still run
+            results[job] = {"error": traceback.format_exc()[-3000:]}
+    data = {f"{job}/{n}": t for job, p in prepared.items() for n, t in p["data"].items()}
+    paths = {f"{job}/{n}": v for job, p in prepared.items() for n, v in p["paths"].items()}
+    outputs = run_torch_only(data, paths, work)
+    for job, p in prepared.items():
+        mine = {n: outputs[f"{job}/{n}"] for n in p["data"]}
+        results[job] = {
+            "eval": p["eval"],
+            "exported": sorted(p["metas"]),
+            "compared_steps": p["compared_steps"],
+            "mismatches": mismatches(p["metas"], mine, p["expected"]),
+            "torch_only": True,
+        }
+    print(json.dumps(results))
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]))
+    main(json.loads(Path(sys.argv[1]).read_text()), Path(sys.argv[2]))

@@ -118,18 +118,21 @@ def train_and_checkpoint(raw: dict, run_dir: Path) -> Path:
     return path
 
 
-def check_in_new_process(checkpoint: Path, out: Path) -> dict:
-    """``restore_check.py`` in a fresh interpreter: eval, export, exported == module."""
+def check_in_new_process(checkpoints: dict[str, Path], work: Path) -> dict:
+    """``restore_check.py`` in one fresh interpreter for every checkpoint: eval, export,
+    exported == module."""
+    jobs = {job: [str(path), str(work / job)] for job, path in checkpoints.items()}
+    (work / "jobs.json").write_text(json.dumps(jobs))
     proc = subprocess.run(
         [
             sys.executable,
             str(Path(__file__).with_name("restore_check.py")),
-            str(checkpoint),
-            str(out),
+            str(work / "jobs.json"),
+            str(work),
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
         cwd=ROOT,
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "WANDB_MODE": "offline"},
     )
@@ -137,11 +140,35 @@ def check_in_new_process(checkpoint: Path, out: Path) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.usefixtures("ray_session")
-@pytest.mark.parametrize(("algo", "kind"), PAIRS, ids=[f"{a}-{k}" for a, k in PAIRS])
-def test_train_checkpoint_restore_eval_export(algo, kind, tmp_path):
-    checkpoint = train_and_checkpoint(smoke_spec(algo, env_for(algo, kind)), tmp_path / "run")
-    report = check_in_new_process(checkpoint, tmp_path / "exported")
+def pair_id(algo: str, kind: str) -> str:
+    return f"{algo}-{kind}"
+
+
+@pytest.fixture(scope="module")
+def round_trips(ray_session, tmp_path_factory):
+    """Every pair trained, checkpointed and restored here, then checked in one new process.
+
+    ``{pair id: exception}`` for a pair that failed here; ``{pair id: report}`` otherwise.
+    """
+    work = tmp_path_factory.mktemp("registry")
+    checkpoints, failures = {}, {}
+    for algo, kind in PAIRS:
+        job = pair_id(algo, kind)
+        try:
+            raw = smoke_spec(algo, env_for(algo, kind))
+            checkpoints[job] = train_and_checkpoint(raw, work / "runs" / job)
+        except Exception as err:  # noqa: BLE001 - raised again by that pair's test
+            failures[job] = err
+    reports = check_in_new_process(checkpoints, work) if checkpoints else {}
+    return {**reports, **failures}
+
+
+@pytest.mark.parametrize(("algo", "kind"), PAIRS, ids=[pair_id(a, k) for a, k in PAIRS])
+def test_train_checkpoint_restore_eval_export(algo, kind, round_trips):
+    report = round_trips[pair_id(algo, kind)]
+    if isinstance(report, Exception):
+        raise report
+    assert "error" not in report, report.get("error")
     assert report["eval"]["episodes"] == 1 and report["eval"]["algo"] == algo
     assert report["eval"]["actions"] == ALGORITHMS[algo].eval_actions
     assert report["exported"], "no actor was exported"
