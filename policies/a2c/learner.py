@@ -24,7 +24,6 @@ from ray.rllib.utils.torch_utils import explained_variance
 from policies.a2c.connectors import A2CReturns
 from policies.a2c.losses import policy_gradient_loss, value_error_loss
 from policies.common.ppo_losses import masked_mean
-from policies.mappo.connectors import CentralizedGAE
 from policies.mappo.learner import MAPPOTorchLearner, valid_rows
 
 
@@ -32,19 +31,9 @@ class A2CTorchLearner(MAPPOTorchLearner):
     """MAPPO's learner plumbing with A2C's returns, losses and target critic."""
 
     @override(MAPPOTorchLearner)
-    def build(self) -> None:
-        super().build()
-        if self._learner_connector is not None and (
-            self.config.add_default_connectors_to_learner_pipeline
-        ):
-            self._learner_connector.remove(CentralizedGAE)  # MAPPO's build replaced RLlib's
-            self._learner_connector.append(
-                A2CReturns(
-                    gamma=self.config.gamma,
-                    lambda_=self.config.lambda_,
-                    n_step=self.config.n_step,
-                )
-            )
+    def returns_connector(self) -> A2CReturns:
+        config = self.config
+        return A2CReturns(gamma=config.gamma, lambda_=config.lambda_, n_step=config.n_step)
 
     @override(MAPPOTorchLearner)
     def compute_loss_for_module(

@@ -17,14 +17,13 @@ from typing import Any
 
 from ray.rllib.algorithms.algorithm_config import NotProvided
 from ray.rllib.algorithms.ppo import PPO, PPOConfig
-from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
-from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from ray.rllib.utils.annotations import override
 
 from env_wrappers.keys import MASK_KEY
 from policies.coma.module import MODEL_CONFIG_KEYS, COMAModule
 from policies.common.contract import AlgorithmContract, EnvFacts, UnsupportedError
 from policies.common.export import export_member_networks
+from policies.common.module_specs import per_team_module_specs
 from policies.common.sharing import PolicyMapping
 
 _OPTIONS = (
@@ -143,17 +142,7 @@ class COMAConfig(AlgorithmContract, PPOConfig):
             **model_config,
             "standardize_rewards": bool(self.standardize_rewards),
         }
-        specs = {
-            team: RLModuleSpec(
-                module_class=COMAModule,
-                observation_space=facts.observation_spaces[team],
-                action_space=facts.action_spaces[team],
-                model_config=dict(options),
-            )
-            for team in facts.agents
-        }
-        self.multi_agent(policies=set(specs), policy_mapping_fn=mapping)
-        self.rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs))
+        per_team_module_specs(self, facts, mapping, COMAModule, options)
 
     @override(AlgorithmContract)
     def export_actors(

@@ -30,6 +30,7 @@ from policies.coma.connectors import CRITIC_TARGETS, COMATargets
 from policies.coma.math import coma_advantages, coma_policy_loss, critic_loss, expected_advantage
 from policies.coma.module import Q_VALUES
 from policies.common.masking import gather_actions
+from policies.common.module_columns import swap_learner_connector
 
 
 class COMATorchLearner(PPOTorchLearner):
@@ -44,17 +45,9 @@ class COMATorchLearner(PPOTorchLearner):
     def build(self) -> None:
         super().build()
         self._updates = 0
-        if self._learner_connector is not None and (
-            self.config.add_default_connectors_to_learner_pipeline
-        ):
-            self._learner_connector.remove(GeneralAdvantageEstimation)
-            self._learner_connector.append(
-                COMATargets(
-                    gamma=self.config.gamma,
-                    td_lambda=self.config.td_lambda,
-                    n_step=self.config.n_step,
-                )
-            )
+        config = self.config
+        targets = COMATargets(gamma=config.gamma, td_lambda=config.td_lambda, n_step=config.n_step)
+        swap_learner_connector(self, GeneralAdvantageEstimation, targets)
 
     @override(PPOTorchLearner)
     def compute_loss_for_module(

@@ -58,3 +58,16 @@ def loss_mask(batch: dict, shape: tuple[int, ...]) -> np.ndarray:
     """The batch's loss mask as booleans (all True when the batch has none)."""
     mask = batch.get(Columns.LOSS_MASK)
     return np.ones(shape, bool) if mask is None else convert_to_numpy(mask).astype(bool)
+
+
+def swap_learner_connector(learner: Any, old: type, new: ConnectorV2) -> None:
+    """Replaces the learner pipeline's ``old`` connector (e.g. RLlib's GAE) by ``new``.
+
+    Only where RLlib built its default learner pipeline; a pipeline the user replaced is
+    left alone.
+    """
+    pipeline = learner._learner_connector
+    if pipeline is None or not learner.config.add_default_connectors_to_learner_pipeline:
+        return
+    pipeline.remove(old)
+    pipeline.append(new)

@@ -1,4 +1,4 @@
-"""One RLModuleSpec per module id of a sharing mapping: the per-agent algorithms' setup."""
+"""RLModule specs from the env's facts: per module id of a sharing mapping, or per team."""
 
 from __future__ import annotations
 
@@ -40,4 +40,25 @@ def per_agent_module_specs(
     }
     specs.update(extra_specs or {})
     config.multi_agent(policies=set(first_agent), policy_mapping_fn=mapping)
+    config.rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs))
+
+
+def per_team_module_specs(
+    config: Any,
+    facts: EnvFacts,
+    mapping: PolicyMapping,
+    module_class: type,
+    model_config: dict[str, Any],
+) -> None:
+    """Sets ``config``'s policies and one team module per team (the team view's agents)."""
+    specs = {
+        team: RLModuleSpec(
+            module_class=module_class,
+            observation_space=facts.observation_spaces[team],
+            action_space=facts.action_spaces[team],
+            model_config=dict(model_config),
+        )
+        for team in facts.agents
+    }
+    config.multi_agent(policies=set(specs), policy_mapping_fn=mapping)
     config.rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs))

@@ -24,7 +24,6 @@ from ray.rllib.utils.torch_utils import explained_variance
 from policies.common.ppo_losses import masked_mean
 from policies.gmac.connectors import TARGET_MEANS, TARGET_STDS, TARGET_WEIGHTS, GMACTargets
 from policies.gmac.distribution import Mixture, energy_distance, mixture_mean, mixture_stats
-from policies.mappo.connectors import CentralizedGAE
 from policies.mappo.learner import MAPPOTorchLearner, valid_rows
 
 
@@ -32,19 +31,10 @@ class GMACTorchLearner(MAPPOTorchLearner):
     """MAPPO's learner whose critic loss is the energy distance to SR(lambda) targets."""
 
     @override(MAPPOTorchLearner)
-    def build(self) -> None:
-        super().build()
-        if self._learner_connector is not None and (
-            self.config.add_default_connectors_to_learner_pipeline
-        ):
-            self._learner_connector.remove(CentralizedGAE)  # MAPPO's build replaced RLlib's
-            self._learner_connector.append(
-                GMACTargets(
-                    gamma=self.config.gamma,
-                    lambda_=self.config.lambda_,
-                    horizon=self.config.gmac_options["horizon"],
-                )
-            )
+    def returns_connector(self) -> GMACTargets:
+        config = self.config
+        horizon = config.gmac_options["horizon"]
+        return GMACTargets(gamma=config.gamma, lambda_=config.lambda_, horizon=horizon)
 
     def _target_mixture(self, module: Any, batch: dict) -> Mixture:
         """The stored targets mapped into the critic's (normalized) space."""

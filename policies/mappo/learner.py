@@ -17,6 +17,7 @@ from ray.rllib.evaluation.postprocessing import Postprocessing
 from ray.rllib.utils.annotations import override
 from ray.rllib.utils.torch_utils import explained_variance
 
+from policies.common.module_columns import swap_learner_connector
 from policies.common.ppo_losses import clipped_policy_loss, clipped_value_loss, masked_mean
 from policies.mappo.connectors import CentralizedGAE
 
@@ -32,13 +33,14 @@ class MAPPOTorchLearner(PPOTorchLearner):
     @override(PPOTorchLearner)
     def build(self) -> None:
         super().build()
-        if self._learner_connector is not None and (
-            self.config.add_default_connectors_to_learner_pipeline
-        ):
-            self._learner_connector.remove(GeneralAdvantageEstimation)
-            self._learner_connector.append(
-                CentralizedGAE(gamma=self.config.gamma, lambda_=self.config.lambda_)
-            )
+        swap_learner_connector(self, GeneralAdvantageEstimation, self.returns_connector())
+
+    def returns_connector(self) -> CentralizedGAE:
+        """The connector that puts advantages and value targets in the batch.
+
+        GMAC and A2C return their own.
+        """
+        return CentralizedGAE(gamma=self.config.gamma, lambda_=self.config.lambda_)
 
     def _value_loss(self, module: Any, batch: dict, config: Any, mask: Any) -> torch.Tensor:
         norm = getattr(module, "value_norm", None)

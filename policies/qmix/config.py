@@ -26,11 +26,10 @@ from typing import Any
 
 from ray.rllib.algorithms.algorithm_config import NotProvided
 from ray.rllib.algorithms.dqn import DQN, DQNConfig
-from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
-from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from ray.rllib.utils.annotations import override
 
 from policies.common.contract import AlgorithmContract, EnvFacts, Inspector
+from policies.common.module_specs import per_team_module_specs
 from policies.common.sharing import PolicyMapping
 from policies.qmix.mixers import MIXERS
 from policies.qmix.module import MODEL_CONFIG_KEYS, TeamQModule
@@ -219,18 +218,8 @@ class QMIXConfig(AlgorithmContract, DQNConfig):
             "mixer_options": self.mixer_options(),
             "epsilon": self.epsilon,
         }
-        specs = {
-            team: RLModuleSpec(
-                module_class=TeamQModule,
-                observation_space=facts.observation_spaces[team],
-                action_space=facts.action_spaces[team],
-                model_config=dict(options),
-            )
-            for team in facts.agents
-        }
         self.recurrent_agents = bool(options.get("use_gru"))
-        self.multi_agent(policies=set(specs), policy_mapping_fn=mapping)
-        self.rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs))
+        per_team_module_specs(self, facts, mapping, TeamQModule, options)
 
     @override(AlgorithmContract)
     def export_actors(
