@@ -146,16 +146,19 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_inspect(sub: argparse._SubParsersAction) -> None:
+    from policies.registry import ALGORITHMS
     from rl_apps.inspection import inspector_names
 
     names = inspector_names()
+    offered = "; ".join(
+        f"{name}: {', '.join(a for a, e in ALGORITHMS.items() if name in e.inspectors)}"
+        for name in names
+    )
     p = sub.add_parser(
         "inspect",
         help="an algorithm's training-time view of a checkpoint (" + ", ".join(names) + ")",
-        description="Run one of the checkpoint's algorithm's inspectors; prints JSON. "
-        "q-table (QMIX/VDN/IQL): utilities and Q_tot for every joint action at the first "
-        "state and along a greedy episode. value-dist (GMAC): the critics' predicted return "
-        "distributions at a few states of an episode, drawn into OUT.png.",
+        description="Run one of the checkpoint's algorithm's inspectors (the views its package "
+        f"offers; {offered}); prints JSON, and draws into OUT where the view is a plot.",
     )
     p.add_argument("name", choices=names, help="the inspector")
     p.add_argument("checkpoint", type=Path, help="a checkpoint_NNNNNN directory")
