@@ -8,6 +8,7 @@ as ``marl eval --greedy`` does).
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from policies.common.acting import DecentralizedActors
@@ -62,10 +63,8 @@ def greedy_episode(algo: str, game: str, env_steps: int, seed: int = 0, **traini
 
 
 def _flat(actions: dict) -> list:
-    values = []
-    for agent in sorted(actions):
-        values += list(getattr(actions[agent], "tolist", lambda a=actions[agent]: [a])())
-    return values
+    """Every agent's action (a team's actions member by member), in agent order."""
+    return [a for agent in sorted(actions) for a in np.atleast_1d(actions[agent]).tolist()]
 
 
 @pytest.mark.parametrize("algo", ["ia2c", "maa2c"])
