@@ -82,7 +82,7 @@ def run_seed(
     sampling, whole = _rates(run_dir)
     return {
         "seed": seed,
-        "run_dir": str(run_dir),
+        "run_dir": _relative(run_dir),
         "final_train_return": float(np.mean(returns[-FINAL_WINDOW:])) if returns else None,
         "eval_return": report["team_return"],
         "eval_actions": report["actions"],
@@ -98,6 +98,17 @@ def run_seed(
             if r["team_return_mean"]
         ],
     }
+
+
+def _relative(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it, else its name.
+
+    Committed results carry no absolute path of the machine that made them.
+    """
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return path.name
 
 
 def _aggregate(spec: ExperimentSpec, seeds: list[dict[str, Any]]) -> dict[str, Any]:
