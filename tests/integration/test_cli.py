@@ -8,19 +8,29 @@ import json
 
 import pytest
 
+from rl_apps import cli
+
 from ..conftest import QUICKSTART, ROOT, TINY
 from .helpers import expect, run_marl
 
-SUBCOMMANDS = ["train", "eval", "validate", "envs", "algos", "bench"]
+SUBCOMMANDS = ["train", "eval", "inspect", "validate", "envs", "algos", "bench", "export"]
 BENCH_COMMANDS = ["run", "envs", "table", "profile", "scaling", "learner-cost"]
 
 
+def test_help_of_the_console_entry_point(tmp_path):
+    out = expect(run_marl("--help", cwd=tmp_path), 0).stdout
+    assert "usage: marl" in out and "inspect" in out
+
+
 @pytest.mark.parametrize(
-    "command", [[], *[[c] for c in SUBCOMMANDS], *[["bench", c] for c in BENCH_COMMANDS]]
+    "command", [*[[c] for c in SUBCOMMANDS], *[["bench", c] for c in BENCH_COMMANDS]]
 )
-def test_help(tmp_path, command):
-    out = expect(run_marl(*command, "--help", cwd=tmp_path), 0).stdout
-    assert "usage: marl" in out
+def test_help(capsys, command):
+    """Every subcommand's help, through ``rl_apps.cli.main`` in this process."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([*command, "--help"])
+    assert exit_info.value.code == 0
+    assert f"usage: marl {' '.join(command)}" in capsys.readouterr().out
 
 
 def test_envs_and_algos_tables(tmp_path):
