@@ -23,7 +23,7 @@ from env_wrappers.keys import MASK_KEY
 from policies.coma.module import MODEL_CONFIG_KEYS, COMAModule
 from policies.common.contract import AlgorithmContract, EnvFacts, UnsupportedError
 from policies.common.export import export_member_networks
-from policies.common.module_specs import per_team_module_specs
+from policies.common.module_specs import per_agent_module_specs
 from policies.common.sharing import PolicyMapping
 
 _OPTIONS = (
@@ -142,7 +142,7 @@ class COMAConfig(AlgorithmContract, PPOConfig):
             **model_config,
             "standardize_rewards": bool(self.standardize_rewards),
         }
-        per_team_module_specs(self, facts, mapping, COMAModule, options)
+        per_agent_module_specs(self, facts, mapping, COMAModule, options)
 
     @override(AlgorithmContract)
     def export_actors(

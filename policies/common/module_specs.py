@@ -1,4 +1,4 @@
-"""RLModule specs from the env's facts: per module id of a sharing mapping, or per team."""
+"""One RLModuleSpec per module id of a sharing mapping (on the team view: per team)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,10 @@ def per_agent_module_specs(
     """Sets ``config``'s policies and a MultiRLModuleSpec with one module per module id.
 
     Each module is built from the spaces of the first agent mapped to it (agents that share
-    a module have the same spaces). ``extra_specs`` (for example a learner-only centralized
-    critic) join the MultiRLModuleSpec but are not policies that agents map to.
+    a module have the same spaces). On the team view the agents are the teams and the mapping
+    is one module per team, so this gives one team module per team. ``extra_specs`` (for
+    example a learner-only centralized critic) join the MultiRLModuleSpec but are not
+    policies that agents map to.
     """
     agents = facts.agents
     first_agent = {
@@ -42,23 +44,3 @@ def per_agent_module_specs(
     config.multi_agent(policies=set(first_agent), policy_mapping_fn=mapping)
     config.rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs))
 
-
-def per_team_module_specs(
-    config: Any,
-    facts: EnvFacts,
-    mapping: PolicyMapping,
-    module_class: type,
-    model_config: dict[str, Any],
-) -> None:
-    """Sets ``config``'s policies and one team module per team (the team view's agents)."""
-    specs = {
-        team: RLModuleSpec(
-            module_class=module_class,
-            observation_space=facts.observation_spaces[team],
-            action_space=facts.action_spaces[team],
-            model_config=dict(model_config),
-        )
-        for team in facts.agents
-    }
-    config.multi_agent(policies=set(specs), policy_mapping_fn=mapping)
-    config.rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs))

@@ -29,7 +29,7 @@ from ray.rllib.algorithms.dqn import DQN, DQNConfig
 from ray.rllib.utils.annotations import override
 
 from policies.common.contract import AlgorithmContract, EnvFacts, Inspector
-from policies.common.module_specs import per_team_module_specs
+from policies.common.module_specs import per_agent_module_specs
 from policies.common.sharing import PolicyMapping
 from policies.qmix.mixers import MIXERS
 from policies.qmix.module import MODEL_CONFIG_KEYS, TeamQModule
@@ -219,7 +219,7 @@ class QMIXConfig(AlgorithmContract, DQNConfig):
             "epsilon": self.epsilon,
         }
         self.recurrent_agents = bool(options.get("use_gru"))
-        per_team_module_specs(self, facts, mapping, TeamQModule, options)
+        per_agent_module_specs(self, facts, mapping, TeamQModule, options)
 
     @override(AlgorithmContract)
     def export_actors(
