@@ -43,4 +43,3 @@ def per_agent_module_specs(
     specs.update(extra_specs or {})
     config.multi_agent(policies=set(first_agent), policy_mapping_fn=mapping)
     config.rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs))
-
