@@ -117,6 +117,18 @@ ENVS: dict[str, EnvEntry] = {
         _ours("monotonic_game", "matrix", "matrix game [[0,0],[0,10]], one step", "shared"),
         _ours("climbing_game", "matrix", "climbing matrix game (optimum 11), one step", "shared"),
         _ours("penalty_game", "matrix", "penalty matrix game (optimum 10, penalty k)", "shared"),
+        _ours(
+            "climbing_game_3p",
+            "matrix",
+            "3-agent climbing game (optimum 11 at (0,0,0); 7, 6, 5), one step",
+            "shared",
+        ),
+        _ours(
+            "stag_hunt",
+            "matrix",
+            "stag hunt, general-sum: Pareto optimum (0,0) = 4,4; dominated (1,1) = 2,2",
+            "individual",
+        ),
         _ours("two_step_game", "two_step", "QMIX paper's two-step game (optimum 8)", "shared"),
         _ours("lbf", "lbf", "Level-Based Foraging (lbforaging), action masks", "individual"),
         _ours("rware", "rware", "Multi-Robot Warehouse (rware)", "individual"),

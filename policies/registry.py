@@ -117,6 +117,15 @@ ALGORITHMS: dict[str, AlgoEntry] = {
             rewards=("shared",),
         ),
         AlgoEntry(
+            "pac",
+            "PAC: Pareto actor-critic, advantages against the others' best joint action",
+            "policies.pac.config:PACConfig",
+            ("discrete",),
+            ("shared",),
+            uses_state=True,
+            view="teams",
+        ),
+        AlgoEntry(
             "qmix",
             "QMIX: per-agent utilities mixed monotonically by a state hypernetwork",
             "policies.qmix.config:QMIXConfig",

@@ -82,6 +82,7 @@ def plan(spec: ExperimentSpec) -> Plan:
     """
     entry = ALGORITHMS[spec.algo]
     config = _configured(entry, spec)
+    config.apply_budget(spec.stop.model_dump(exclude_none=True))
     sharing = spec.multi_agent.get("sharing", "shared")
     options = {**config.env_options(sharing), **spec.env.kwargs}
     facts = _probe(config, spec, options)

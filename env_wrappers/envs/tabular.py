@@ -1,8 +1,10 @@
-"""A base for small cooperative games with a few discrete states and a shared reward.
+"""A base for small games with a few discrete states.
 
 Every agent observes the one-hot of the current state (all zeros once the episode is over),
-``state()`` returns the same vector, and all agents receive the same reward. Subclasses define
-only ``transition(state, joint_action) -> (reward, next_state or None)``.
+and ``state()`` returns the same vector. Subclasses define only
+``transition(state, joint_action) -> (reward, next_state or None)``, where the reward is one
+number every agent receives (a cooperative game) or one number per agent, in agent order (a
+general-sum game such as the stag hunt).
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import numpy as np
 from pettingzoo.utils.env import ParallelEnv
 
 JointAction = tuple[int, ...]
+#: One shared reward, or one reward per agent in ``possible_agents`` order.
+Reward = float | tuple[float, ...]
 
 
 class TabularGame(ParallelEnv):
-    """A fully cooperative game on ``n_states`` states; the episode starts in state 0.
+    """A game on ``n_states`` states; the episode starts in state 0.
 
     Args:
         n_states: Number of non-terminal states (the length of the one-hot observation).
@@ -40,8 +44,8 @@ class TabularGame(ParallelEnv):
         }
         self._state: int | None = None
 
-    def transition(self, state: int, joint: JointAction) -> tuple[float, int | None]:
-        """The shared reward and the next state (``None`` ends the episode)."""
+    def transition(self, state: int, joint: JointAction) -> tuple[Reward, int | None]:
+        """The reward (shared, or one per agent) and the next state (``None`` ends the episode)."""
         raise NotImplementedError
 
     def observation_space(self, agent: str) -> gym.spaces.Box:
@@ -78,7 +82,7 @@ class TabularGame(ParallelEnv):
         return joint
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
-        """Applies the joint action; every agent gets the same reward."""
+        """Applies the joint action; every agent gets the shared reward, or its own."""
         joint = self._joint_action(actions)
         reward, self._state = self.transition(self._state, joint)
         acted = list(self.agents)
@@ -86,10 +90,17 @@ class TabularGame(ParallelEnv):
         if done:
             self.agents = []
         obs = {a: self.state() for a in acted}
-        rewards = {a: float(reward) for a in acted}
+        rewards = dict(zip(acted, self._per_agent(reward), strict=True))
         terminations = dict.fromkeys(acted, done)
         truncations = dict.fromkeys(acted, False)
         return obs, rewards, terminations, truncations, {a: {} for a in acted}
+
+    def _per_agent(self, reward: Reward) -> list[float]:
+        if isinstance(reward, tuple | list):
+            if len(reward) != len(self.possible_agents):
+                raise ValueError(f"{len(reward)} rewards for {len(self.possible_agents)} agents")
+            return [float(r) for r in reward]
+        return [float(reward)] * len(self.possible_agents)
 
     def render(self) -> None:
         """These games have nothing to draw."""

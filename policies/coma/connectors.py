@@ -57,20 +57,32 @@ class COMATargets(ModuleColumnsConnector):
             logits = module.logits(batch[Columns.OBS])[ends]  # [E, n, A]
             sampled = torch.distributions.Categorical(logits=logits).sample()  # [E, n]
             actions[torch.as_tensor(ends)] = sampled
-            q = module.q_values(batch[Columns.OBS], actions, module._target_critic)
-            q_taken = convert_to_numpy(gather_actions(q, actions))  # [N, n]
-        rewards = convert_to_numpy(batch[Columns.REWARDS]).astype(np.float32)  # [N]
+            values = convert_to_numpy(self.bootstrap_values(module, batch, actions))  # [N, n]
+        rewards = self.rewards(module, batch, episodes)  # [N] or [N, n]
         rewards = standardized_rewards(getattr(module, "reward_norm", None), rewards, ends)
         ended = [bool(e.is_terminated) for e in episodes]
-        targets = self._targets(q_taken, rewards, lengths, ended)  # [N, n]
+        targets = self._targets(values, rewards, lengths, ended)  # [N, n]
         return {CRITIC_TARGETS: targets.astype(np.float32)}
+
+    def bootstrap_values(self, module: Any, batch: dict, actions: torch.Tensor) -> torch.Tensor:
+        """The target critic's value of every row at the joint ``actions``: ``[N, n]``."""
+        q = module.q_values(batch[Columns.OBS], actions, module._target_critic)  # [N, n, A]
+        return gather_actions(q, actions)
+
+    def rewards(self, module: Any, batch: dict, episodes: list) -> np.ndarray:
+        """The rewards the critic learns: the team's, ``[N]``."""
+        return convert_to_numpy(batch[Columns.REWARDS]).astype(np.float32)
 
     def _targets(
         self, q_taken: np.ndarray, rewards: np.ndarray, lengths: list[int], ended: list[bool]
     ) -> np.ndarray:
-        """Pads the trajectories to ``[E, T_max]``, computes targets, flattens them back."""
+        """Pads the trajectories to ``[E, T_max]``, computes targets, flattens them back.
+
+        ``rewards`` are the team's ``[N]`` or each member's own ``[N, n]`` (PAC).
+        """
         count, steps, n = len(lengths), max(lengths) - 1, q_taken.shape[1]
-        r, term, filled = (np.zeros((count, steps), np.float32) for _ in range(3))
+        term, filled = (np.zeros((count, steps), np.float32) for _ in range(2))
+        r = np.zeros((count, steps, *rewards.shape[1:]), np.float32)
         after = np.zeros((count, steps, n), np.float32)  # Q'(s_(t+1), u_(t+1)) [E, T, n]
         start = 0
         for row, (length, done) in enumerate(zip(lengths, ended, strict=True)):

@@ -45,9 +45,12 @@ class COMATorchLearner(PPOTorchLearner):
     def build(self) -> None:
         super().build()
         self._updates = 0
+        swap_learner_connector(self, GeneralAdvantageEstimation, self.targets_connector())
+
+    def targets_connector(self) -> COMATargets:
+        """The learner connector that adds the critic's targets to every batch."""
         config = self.config
-        targets = COMATargets(gamma=config.gamma, td_lambda=config.td_lambda, n_step=config.n_step)
-        swap_learner_connector(self, GeneralAdvantageEstimation, targets)
+        return COMATargets(gamma=config.gamma, td_lambda=config.td_lambda, n_step=config.n_step)
 
     @override(PPOTorchLearner)
     def compute_loss_for_module(
@@ -65,7 +68,7 @@ class COMATorchLearner(PPOTorchLearner):
         advantages, q_taken, baseline = coma_advantages(q, probs, actions, action_mask)
         policy_loss = coma_policy_loss(gather_actions(log_probs, actions), advantages, mask)
         value_loss = critic_loss(q_taken, batch[CRITIC_TARGETS], mask)
-        entropy = _masked_entropy(probs, log_probs, mask)
+        entropy = masked_entropy(probs, log_probs, mask)
         coeff = self.entropy_coeff_schedulers_per_module[module_id].get_current_value()
         valid = advantages if mask is None else advantages[mask.bool()]
         self.metrics.log_dict(
@@ -97,7 +100,7 @@ class COMATorchLearner(PPOTorchLearner):
                 update_target_network(main_net=main, target_net=target, tau=tau or 1.0)
 
 
-def _masked_entropy(probs: torch.Tensor, log_probs: torch.Tensor, mask: Any) -> torch.Tensor:
+def masked_entropy(probs: torch.Tensor, log_probs: torch.Tensor, mask: Any) -> torch.Tensor:
     """Mean entropy of the members' policies over the valid rows (masked logits give 0)."""
     entropy = -(probs * log_probs.clamp_min(-1e9)).sum(-1).mean(-1)  # [B]
     return entropy.mean() if mask is None else entropy[mask.bool()].mean()

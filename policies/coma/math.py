@@ -192,7 +192,7 @@ def coma_targets(
     a time limit or a cut chunk bootstraps from ``target_q_taken`` there.
 
     Args:
-        rewards: ``[B, T]`` team rewards.
+        rewards: ``[B, T]`` team rewards, or ``[B, T, n]`` each member's own (PAC).
         terminated: ``[B, T]`` terminal flags.
         target_q_taken: ``[B, T, n]`` target-critic Q after each step (NaN is fine where
             ignored: terminal steps and padding).

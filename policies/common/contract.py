@@ -11,7 +11,9 @@ Hooks, in the order ``rl_apps.build.plan`` calls them:
 1. ``model_config_defaults()`` (class method): the ``rl_module.model_config`` keys the
    algorithm reads, with defaults (spec validation rejects other keys).
 2. ``env_options(sharing)``: env options the algorithm sets unless the spec sets them (agent
-   ids for shared actors, the state source, ...). The spec's training section is applied.
+   ids for shared actors, the state source, ...). The spec's training section is applied,
+   then ``apply_budget(stop)`` shows the algorithm the run's stop criteria (for schedules
+   over the training budget, as PAC's entropy annealing).
 3. ``env_view``: ``agents`` (one RLlib agent per agent) or ``teams`` (one per team,
    ``env_wrappers.team``): picks ``env_class`` and ``make_env``.
 4. ``module_mapping(multi_agent)``: ``agent_id -> module_id`` for RLlib and for acting.
@@ -136,6 +138,10 @@ class AlgorithmContract:
     def model_config_defaults(cls) -> dict[str, Any]:
         """The ``rl_module.model_config`` keys this algorithm reads, with defaults."""
         return dict(cls.MODEL_CONFIG_KEYS)
+
+    def apply_budget(self, stop: dict[str, Any]) -> None:
+        """The spec's ``stop`` criteria, before ``validate()`` (default: not needed)."""
+        return None
 
     def env_options(self, sharing: str) -> dict[str, Any]:
         """Env options this algorithm sets (the spec's own env options take precedence)."""

@@ -24,9 +24,10 @@ A row's last real step ends every return that reaches it: with a bootstrap from
 ``gae``). Targets are 0 on padding, and ``td_loss`` ignores padding.
 
 ``target_values`` may have trailing dimensions, ``[B, T, ...]``, e.g. ``[B, T, n_agents]``
-for IQL or per-agent critics (each agent's own target value); ``rewards``, ``terminated``
-and ``filled`` are then broadcast over them, so every agent gets its own target from the
-shared team reward.
+for IQL or per-agent critics (each agent's own target value); ``terminated`` and ``filled``
+are then broadcast over them, and so are ``rewards [B, T]``, so every agent gets its own
+target from the shared team reward. ``rewards`` of ``target_values``' full shape (``[B, T,
+n_agents]``) give each agent its own reward instead (PAC's general-sum critics).
 
 Transitions sampled by RLlib's replay buffers (no time axis) get ``transition_targets``.
 Masked greedy actions and values are in ``policies.common.masking``.
@@ -82,7 +83,7 @@ def n_step_targets(
     ``e`` stops there and bootstraps from ``target_values[e]`` (0 if ``terminated[e]``).
 
     Args:
-        rewards: ``[B, T]`` team rewards.
+        rewards: ``[B, T]`` team rewards, or ``[B, T, ...]`` one per agent.
         terminated: ``[B, T]`` terminal flags.
         target_values: ``[B, T, ...]`` bootstrap values after each step.
         filled: ``[B, T]`` 1 on real steps, 0 on padding.
@@ -211,14 +212,19 @@ def _prepare(
     Padding and terminal bootstrap values are zeroed (so NaNs there do no harm).
     """
     v = target_values.detach()  # [B, T, ...]
-    if v.ndim < 2 or any(x.shape != v.shape[:2] for x in (rewards, terminated, filled)):
+    own_rewards = v.ndim > 2 and rewards.shape == v.shape  # one reward per agent
+    pairs = [(x, v.shape[:2]) for x in (terminated, filled)]
+    pairs.append((rewards, v.shape if own_rewards else v.shape[:2]))
+    if v.ndim < 2 or any(x.shape != shape for x, shape in pairs):
         raise ValueError(
-            f"expected rewards, terminated and filled [B, T] and target_values [B, T, ...], got"
+            f"expected rewards, terminated and filled [B, T] and target_values [B, T, ...] (or"
+            f" rewards of target_values' shape), got"
             f" {[tuple(x.shape) for x in (rewards, terminated, target_values, filled)]}"
         )
     real = _expand(filled != 0, v)
     term = _expand(terminated != 0, v) & real
-    r = torch.where(real, _expand(rewards.detach(), v).to(v.dtype), 0.0)
+    r = rewards.detach() if own_rewards else _expand(rewards.detach(), v)
+    r = torch.where(real, r.to(v.dtype), 0.0)
     boot = torch.where(real & ~term, v, 0.0)
     last = real & (term | ~_shift(real, 1))
     return r, boot, real, last

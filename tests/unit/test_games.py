@@ -71,6 +71,35 @@ def test_payoff_option_and_malformed_tables():
         play(make_env("linear_game"), (2, 0))
 
 
+def test_stag_hunt_pays_each_agent_its_own_reward():
+    env = make_env("stag_hunt")
+    expected = {(0, 0): (4.0, 4.0), (0, 1): (0.0, 3.0), (1, 0): (3.0, 0.0), (1, 1): (2.0, 2.0)}
+    for joint, (r0, r1) in expected.items():
+        env.reset(seed=0)
+        _, rewards, terms, _, _ = env.step(dict(zip(env.possible_agents, joint)))
+        assert (rewards["agent_0"], rewards["agent_1"]) == (r0, r1)
+        assert all(terms.values())
+
+
+def test_climbing_game_3p_table():
+    env = make_env("climbing_game_3p")
+    assert len(env.possible_agents) == 3
+    paid = {}
+    for joint in itertools.product(range(3), repeat=3):
+        env.reset(seed=0)
+        _, rewards, *_ = env.step(dict(zip(env.possible_agents, joint)))
+        assert len(set(rewards.values())) == 1
+        paid[joint] = rewards["agent_0"]
+    assert max(paid, key=paid.get) == (0, 0, 0) and paid[(0, 0, 0)] == 11.0
+    assert paid[(1, 1, 1)] == 7.0 and paid[(2, 2, 1)] == 6.0 and paid[(2, 2, 2)] == 5.0
+    assert sorted(j for j, r in paid.items() if r == -30.0) == [(0, 0, 1), (0, 1, 0), (1, 0, 0)]
+
+
+def test_individual_payoff_needs_one_reward_per_agent():
+    with pytest.raises(ValueError, match="one reward per agent"):
+        MatrixGame([[[1, 2, 3], [0, 0, 0]], [[0, 0, 0], [1, 1, 1]]], individual=True)
+
+
 def test_two_step_optimal_return_is_8():
     env = make_env("two_step_game")
     obs, _ = env.reset()

@@ -19,7 +19,7 @@ ALGO_PACKAGES = sorted(
     if p.is_dir() and (p / "__init__.py").exists() and p.name != "common"
 )
 #: An algorithm package may build on these (its parent), never the reverse.
-PARENTS = {"gmac": {"mappo"}, "a2c": {"mappo"}}
+PARENTS = {"gmac": {"mappo"}, "a2c": {"mappo"}, "pac": {"coma"}}
 
 
 def imported_modules(path: Path) -> list[str]:
