@@ -7,6 +7,7 @@ Our own options, valid for every env:
   into every agent's observation would dwarf everything else; CTDE algorithms refuse it);
 - ``agent_id``: append a one-hot agent index to each local observation;
 - ``pad``: pad heterogeneous observation and action spaces (padded actions are masked);
+  ``auto`` pads only when the agents' spaces differ;
 - ``wrappers``: supersuit wrappers applied in order (see ``env_wrappers.preprocess``);
 - ``step_error_rate``: fault injection, a fraction of ``step`` calls raise (``env_wrappers.chaos``;
   never the first step after a reset);
@@ -52,9 +53,16 @@ def _parallel(name: str, env_kwargs: dict, ours: dict) -> tuple[ParallelEnv, Any
     env = apply_wrappers(get_entry(name).factory()(**env_kwargs), ours["wrappers"])
     if ours["step_error_rate"]:
         env = FlakyParallelEnv(env, ours["step_error_rate"])
-    if ours["pad"]:
+    if ours["pad"] is True or (ours["pad"] == "auto" and _heterogeneous(env)):
         return pad_agents(env)
     return env, None
+
+
+def _heterogeneous(env: ParallelEnv) -> bool:
+    """Whether the agents' observation or action spaces differ (``pad: auto`` pads then)."""
+    agents = env.possible_agents
+    spaces = [(env.observation_space(a), env.action_space(a)) for a in agents]
+    return any(pair != spaces[0] for pair in spaces[1:])
 
 
 def make_env(name: str, **kwargs: Any) -> ParallelEnv:

@@ -184,9 +184,10 @@ def _check_own_values(kwargs: dict[str, Any]) -> list[str]:
     state = kwargs.get("global_state", "auto")
     if state not in STATE_SOURCES:
         problems.append(f"global_state must be one of {', '.join(STATE_SOURCES)}, got {state!r}")
-    for flag in ("agent_id", "pad"):
-        if not isinstance(kwargs.get(flag, False), bool):
-            problems.append(f"{flag} must be true or false, got {kwargs[flag]!r}")
+    if not isinstance(kwargs.get("agent_id", False), bool):
+        problems.append(f"agent_id must be true or false, got {kwargs['agent_id']!r}")
+    if not isinstance(kwargs.get("pad", False), bool) and kwargs.get("pad") != "auto":
+        problems.append(f"pad must be true, false or auto, got {kwargs['pad']!r}")
     if kwargs.get("team_reward", "auto") not in ("auto", "sum", "mean"):
         problems.append(f"team_reward must be auto, sum or mean, got {kwargs['team_reward']!r}")
     problems += check_wrappers(kwargs.get("wrappers", []))

@@ -12,7 +12,10 @@ reward is the sum of the members' rewards (``team_reward="sum"``) or their mean 
 right for envs whose agents all receive the same shared reward).
 
 Teams default to the agents' name prefixes (``adversary_0`` -> team ``adversary``), which
-gives one team for cooperative envs and one per side for simple_adversary and simple_tag.
+gives one team for cooperative envs and one per side for simple_adversary and simple_tag;
+``teams="all"`` makes one team ``all`` of every agent (MADDPG's joint critics see every agent,
+adversaries included). Every step's info carries the members' own rewards
+(``member_rewards``), for algorithms whose critics learn each member's reward.
 """
 
 from __future__ import annotations
@@ -55,7 +58,8 @@ class TeamEnv(MultiAgentEnv):
 
     Args:
         env: The per-agent adapter.
-        teams: ``team -> members``; by default the agents' name prefixes.
+        teams: ``team -> members``; by default the agents' name prefixes; ``"all"``: one team
+            of every agent.
         team_reward: ``sum`` or ``mean`` of the members' rewards.
 
     """
@@ -63,7 +67,7 @@ class TeamEnv(MultiAgentEnv):
     def __init__(
         self,
         env: PettingZooEnv,
-        teams: dict[str, list[str]] | None = None,
+        teams: dict[str, list[str]] | str | None = None,
         team_reward: TeamReward = "sum",
     ) -> None:
         super().__init__()
@@ -74,6 +78,12 @@ class TeamEnv(MultiAgentEnv):
                 "the team view needs a global state: global_state='none' is not allowed"
             )
         self.env = env
+        if isinstance(teams, str):
+            if teams != "all":
+                raise ValueError(
+                    f"teams must be a mapping of team -> agents or 'all', got {teams!r}"
+                )
+            teams = {"all": list(env.possible_agents)}
         self.teams = teams or teams_by_prefix(env.possible_agents)
         self.team_reward = team_reward
         self.possible_agents = list(self.teams)

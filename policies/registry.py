@@ -117,6 +117,16 @@ ALGORITHMS: dict[str, AlgoEntry] = {
             rewards=("shared",),
         ),
         AlgoEntry(
+            "maddpg",
+            "MADDPG: deterministic actors, a centralized Q critic per agent (critic: local: DDPG)",
+            "policies.maddpg.config:MADDPGConfig",
+            ACTION_SPACES,
+            ("shared",),
+            uses_state=True,
+            view="teams",
+            eval_actions="greedy",
+        ),
+        AlgoEntry(
             "pac",
             "PAC: Pareto actor-critic, advantages against the others' best joint action",
             "policies.pac.config:PACConfig",

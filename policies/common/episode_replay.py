@@ -10,6 +10,8 @@ the batch follows ``policies.common.targets``' convention:
   one after its last step (the bootstrap observation);
 - ``actions`` ``[B, T, n_agents]``, ``rewards`` ``[B, T]``, ``terminateds`` ``[B, T]`` (1 only
   at an episode's terminal step), ``filled`` ``[B, T]`` (1 on real steps, a prefix of the row);
+- ``member_rewards`` ``[B, T, n_agents]``, each member's own reward, when the episodes carry
+  them (the team view's infos; MADDPG's per-agent critics);
 - ``loss_mask`` ``[B, T]``: ``filled`` without the burn-in steps.
 
 Episodes arrive in chunks from the env runners (``EpisodeAssembler``); only finished episodes
@@ -27,6 +29,7 @@ import numpy as np
 
 #: Keys of a sampled batch besides ``obs``.
 ACTIONS, REWARDS, TERMINATEDS = "actions", "rewards", "terminateds"
+MEMBER_REWARDS = "member_rewards"
 FILLED, LOSS_MASK = "filled", "loss_mask"
 
 
@@ -40,6 +43,7 @@ class TeamEpisode:
         actions: ``[L, n_agents]``.
         rewards: ``[L]`` team rewards.
         terminated: Whether the episode ended in a terminal state (not a time limit).
+        member_rewards: ``[L, n_agents]`` each member's own reward, or None.
 
     """
 
@@ -47,6 +51,7 @@ class TeamEpisode:
     actions: np.ndarray
     rewards: np.ndarray
     terminated: bool = False
+    member_rewards: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.rewards)
@@ -56,6 +61,8 @@ class TeamEpisode:
         self.obs = {k: np.concatenate([v, chunk.obs[k][1:]]) for k, v in self.obs.items()}
         self.actions = np.concatenate([self.actions, chunk.actions])
         self.rewards = np.concatenate([self.rewards, chunk.rewards])
+        if self.member_rewards is not None and chunk.member_rewards is not None:
+            self.member_rewards = np.concatenate([self.member_rewards, chunk.member_rewards])
         self.terminated = chunk.terminated
 
 
@@ -161,12 +168,17 @@ def pad_rows(windows: list[tuple[TeamEpisode, int, int, int]]) -> dict[str, Any]
         FILLED: np.zeros((len(windows), length), np.float32),
         LOSS_MASK: np.zeros((len(windows), length), np.float32),
     }
+    own = first.member_rewards is not None
+    if own:
+        batch[MEMBER_REWARDS] = _zeros(len(windows), length, first.member_rewards)
     for row, (episode, begin, end, warm) in enumerate(windows):
         steps = end - begin
         for key, value in episode.obs.items():
             batch["obs"][key][row, : steps + 1] = value[begin : end + 1]
         batch[ACTIONS][row, :steps] = episode.actions[begin:end]
         batch[REWARDS][row, :steps] = episode.rewards[begin:end]
+        if own:
+            batch[MEMBER_REWARDS][row, :steps] = episode.member_rewards[begin:end]
         batch[TERMINATEDS][row, steps - 1] = float(episode.terminated and end == len(episode))
         batch[FILLED][row, :steps] = 1.0
         batch[LOSS_MASK][row, warm:steps] = 1.0

@@ -5,7 +5,9 @@ learner takes padded episode rows can replace its ``training_step`` with
 ``EpisodeTrainer.training_step``. Each call samples one round from the env runners, joins the
 team agents' episode chunks into whole episodes (``EpisodeAssembler``), stores the finished
 ones in one ``EpisodeReplay`` per team module and runs ``updates_per_episode`` gradient
-updates per finished episode, each on ``episode_batch_size`` replayed rows (a padded
+updates per finished episode (and ``updates_per_env_step`` per env step of those episodes,
+when the config has it: MADDPG's one update every 100 env steps), each on
+``episode_batch_size`` replayed rows (a padded
 ``[B, T]`` batch, ``policies.common.episode_replay``, passed to the learners as a batch:
 RLlib's learner connectors are not involved). Target networks are the learner's business
 (QMIX: DQN's ``target_network_update_freq`` in env steps, as with transitions).
@@ -48,6 +50,7 @@ def team_chunks(episodes: list[Any]) -> Iterator[tuple[str, str, bool, TeamEpiso
                 actions=np.asarray(agent_episode.get_actions()),  # [L, n]
                 rewards=np.asarray(agent_episode.get_rewards(), dtype=np.float32),  # [L]
                 terminated=bool(agent_episode.is_terminated),
+                member_rewards=_member_rewards(agent_episode.get_infos()),  # [L, n] or None
             )
             yield (
                 episode.module_for(agent_id),
@@ -56,6 +59,17 @@ def team_chunks(episodes: list[Any]) -> Iterator[tuple[str, str, bool, TeamEpiso
                 chunk,
                 agent_episode.is_done,
             )
+
+
+def _member_rewards(infos: list[dict]) -> np.ndarray | None:
+    """Each member's reward of every step from the team view's infos, or None.
+
+    ``infos[t + 1]`` came with step ``t``; None when the env does not report them.
+    """
+    rows = [info.get("member_rewards") for info in infos[1:]]
+    if not rows or any(row is None for row in rows):
+        return None
+    return np.asarray(rows, dtype=np.float32)
 
 
 class EpisodeReplayConfig(Protocol):
@@ -69,6 +83,7 @@ class EpisodeReplayConfig(Protocol):
     sequence_length: int | None  # steps per row with a loss; None: whole episodes
     burn_in: int  # steps before a window that only warm up a recurrent state
     updates_per_episode: float  # gradient updates per finished episode collected
+    # optional: updates_per_env_step, gradient updates per env step of finished episodes
 
 
 class EpisodeTrainer:
@@ -84,10 +99,12 @@ class EpisodeTrainer:
         self.assembler = EpisodeAssembler()
         self.buffers: dict[str, EpisodeReplay] = {}
         self.update_credit = 0.0
+        self.stored_steps = 0
 
     def store(self, episodes: list[Any]) -> int:
         """Adds the finished episodes among the sampled chunks; returns how many."""
         finished = 0
+        self.stored_steps = 0
         for module_id, key, starts, chunk, done in team_chunks(episodes):
             whole = self.assembler.add(key, starts, chunk, done)
             if whole is None:
@@ -96,6 +113,7 @@ class EpisodeTrainer:
                 seed = None if self.config.seed is None else self.config.seed + len(self.buffers)
                 self.buffers[module_id] = EpisodeReplay(self.config.episode_buffer_size, seed)
             self.buffers[module_id].add(whole)
+            self.stored_steps += len(whole)
             finished += 1
         return finished
 
@@ -120,7 +138,10 @@ class EpisodeTrainer:
                 _return_metrics=True,
             )
         algo.metrics.aggregate(runner_results, key=ENV_RUNNER_RESULTS)
-        self.update_credit += self.store(episodes) * self.config.updates_per_episode
+        finished = self.store(episodes)
+        per_step = getattr(self.config, "updates_per_env_step", 0.0)
+        self.update_credit += finished * self.config.updates_per_episode
+        self.update_credit += self.stored_steps * per_step
         self._log_replay(algo)
         if not self._ready(algo):
             return

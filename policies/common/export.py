@@ -20,6 +20,7 @@ output``) and ``<policy>.json`` in one schema (``SCHEMA``):
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -130,12 +131,20 @@ def export_member_networks(
     uses_mask: bool,
     output: str,
     out_dir: Path,
+    action_space: gym.Space | None = None,
+    head: Callable[[nn.Module], nn.Module] | None = None,
+    log_std: list[float] | None = None,
 ) -> list[Path]:
     """A team's per-member actors (``policies.common.members.MemberNetworks``).
 
     Shared networks: one ``<team>.pt`` with the members' one-hot ids (team order);
     individual ones: ``<team>.<member>.pt`` each, observation only. Returns the ``.pt`` paths.
+    ``action_space`` is one member's (default ``Discrete(n_actions)``); a Box exports a
+    continuous actor in RLlib's normalized space (``normalize_actions``), its network
+    wrapped by ``head`` (e.g. a final ``tanh``).
     """
+    space = action_space or gym.spaces.Discrete(n_actions)
+    continuous = isinstance(space, gym.spaces.Box)
 
     def meta(policy: str, agents: list[str], ids: list[str]) -> dict[str, Any]:
         return actor_schema(
@@ -143,14 +152,17 @@ def export_member_networks(
             agents=agents,
             obs_size=obs_size,
             agent_ids=ids,
-            action_space=gym.spaces.Discrete(n_actions),
+            action_space=space,
             output=output,
             uses_mask=uses_mask,
+            log_std=log_std,
+            normalize_actions=continuous,
         )
 
+    wrap = head or (lambda net: net)
     if nets.shared:
-        return [write_actor(nets[0], out_dir, meta(team, members, members))]
+        return [write_actor(wrap(nets[0]), out_dir, meta(team, members, members))]
     return [
-        write_actor(net, out_dir, meta(f"{team}.{member}", [member], []))
+        write_actor(wrap(net), out_dir, meta(f"{team}.{member}", [member], []))
         for net, member in zip(nets, members, strict=True)
     ]
