@@ -38,12 +38,14 @@ from policies.common.sharing import PolicyMapping
 from policies.maddpg.math import ESTIMATORS
 from policies.maddpg.module import CRITIC_INPUTS, MODEL_CONFIG_KEYS, MADDPGModule
 
+#: Exploration noise std of continuous actions (in [-1, 1] units) unless the spec sets one.
+DEFAULT_NOISE = 0.1
 _OPTIONS = {
     "critic": "concat_obs",
     "others_actions": "replay",
     "gumbel_estimator": "straight_through",
     "gumbel_temperature": None,  # 1.0, or 0.7 for the gapped estimator
-    "exploration_noise": 0.1,
+    "exploration_noise": None,  # 0.1; None lets the spec give a number or a schedule
     "logits_penalty": 1e-3,
     "target_tau": 0.01,
     "actor_lr": 0.01,
@@ -140,7 +142,7 @@ class MADDPGConfig(AlgorithmContract, AlgorithmConfig):
 
     def noise_at(self, env_steps: int) -> float:
         """The exploration noise's std after ``env_steps`` (a number, or linear in a schedule)."""
-        noise = self.exploration_noise
+        noise = DEFAULT_NOISE if self.exploration_noise is None else self.exploration_noise
         if isinstance(noise, int | float):
             return float(noise)
         steps, values = zip(*noise, strict=True)
@@ -172,7 +174,8 @@ class MADDPGConfig(AlgorithmContract, AlgorithmConfig):
         for name in ("episode_batch_size", "episode_buffer_size"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ValueError(f"training.{name} must be an integer >= 1")
-        _check_noise(self.exploration_noise)
+        if self.exploration_noise is not None:
+            _check_noise(self.exploration_noise)
 
     @override(AlgorithmConfig)
     def get_default_rl_module_spec(self) -> RLModuleSpec:

@@ -40,7 +40,7 @@ def gumbel_straight_through(
     gumbel = -torch.log((-torch.log(uniform.clamp(1e-10, 1.0))).clamp_min(1e-10))
     soft = torch.softmax((logits + gumbel) / temperature, dim=-1)
     hard = torch.nn.functional.one_hot(soft.argmax(-1), logits.shape[-1]).to(soft)
-    return hard + soft - soft.detach()
+    return hard + (soft - soft.detach())  # exactly one-hot forward
 
 
 def gapped_straight_through(
@@ -64,7 +64,7 @@ def gapped_straight_through(
         others_max = torch.where(hard.bool(), -torch.inf, logits).max(-1, keepdim=True).values
         lift = (others_max + gap - logits).clamp_min(0.0) * hard  # only at the sample
     soft = torch.softmax((logits + lift) / temperature, dim=-1)
-    return hard + soft - soft.detach()
+    return hard + (soft - soft.detach())  # exactly one-hot forward
 
 
 def squash(pre_tanh: torch.Tensor) -> torch.Tensor:

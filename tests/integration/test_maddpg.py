@@ -1,0 +1,154 @@
+"""MADDPG end to end: joint transitions in the replay, a mixed game, shared and individual
+actors, discrete and continuous MPE, DDPG (``critic: local``), and its logged metrics."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from pettingzoo.utils.env import ParallelEnv
+
+from env_wrappers.keys import OBS_KEY, STATE_KEY
+from env_wrappers.pettingzoo import PettingZooEnv
+from env_wrappers.team import TeamEnv
+from policies.common.contract import env_facts
+from policies.common.episode_replay import ACTIONS, FILLED, MEMBER_REWARDS
+from rl_apps.build import plan
+from rl_apps.spec import validate_spec
+
+pytestmark = pytest.mark.usefixtures("ray_session")
+
+AGENTS = 3
+STEPS = 7
+
+
+class StampEnv(ParallelEnv):
+    """Agent ``i`` observes ``[t, i, its previous action]``; the state is ``[t]``; agent
+    ``i``'s reward for step ``t`` is ``10 t + i``; 7 steps, then a time limit."""
+
+    metadata = {"name": "stamp", "is_parallelizable": True}
+
+    def __init__(self) -> None:
+        self.possible_agents = [f"agent_{i}" for i in range(AGENTS)]
+        self.agents: list[str] = []
+        self.observation_spaces = {
+            a: gym.spaces.Box(-1.0, 100.0, (3,), np.float32) for a in self.possible_agents
+        }
+        self.action_spaces = {a: gym.spaces.Discrete(4) for a in self.possible_agents}
+        self.state_space = gym.spaces.Box(0.0, 100.0, (1,), np.float32)
+        self.t = 0
+
+    def observation_space(self, agent: str) -> gym.Space:
+        return self.observation_spaces[agent]
+
+    def action_space(self, agent: str) -> gym.Space:
+        return self.action_spaces[agent]
+
+    def state(self) -> np.ndarray:
+        return np.array([self.t], np.float32)
+
+    def _obs(self, actions: dict) -> dict:
+        return {
+            a: np.array([self.t, i, actions.get(a, -1)], np.float32)
+            for i, a in enumerate(self.possible_agents)
+        }
+
+    def reset(self, seed: int | None = None, options: Any = None) -> tuple[dict, dict]:
+        self.t, self.agents = 0, list(self.possible_agents)
+        return self._obs({}), {a: {} for a in self.agents}
+
+    def step(self, actions: dict) -> tuple[dict, dict, dict, dict, dict]:
+        rewards = {a: 10.0 * self.t + i for i, a in enumerate(self.possible_agents)}
+        self.t += 1
+        obs = self._obs({a: int(v) for a, v in actions.items()})
+        done = self.t >= STEPS
+        truncs = dict.fromkeys(self.agents, done)
+        if done:
+            self.agents = []
+        return obs, rewards, dict.fromkeys(truncs, False), truncs, {a: {} for a in truncs}
+
+
+class StampTeamEnv(TeamEnv):
+    def __init__(self, config: dict | None = None) -> None:
+        super().__init__(PettingZooEnv(StampEnv()), teams="all")
+
+
+def spec(env: dict, **training: Any):
+    raw = {
+        "name": "m",
+        "algo": "maddpg",
+        "env": env,
+        "seed": 2,
+        "stop": {"training_iteration": 2},
+        "env_runners": {"num_env_runners": 0, "num_envs_per_env_runner": 2},
+        "training": {
+            "episode_batch_size": 32,
+            "num_steps_sampled_before_learning_starts": 50,
+            "updates_per_env_step": 0.02,
+            **training,
+        },
+        "rl_module": {"model_config": {"fcnet_hiddens": [16], "critic_hiddens": [16]}},
+    }
+    return validate_spec(raw, "<maddpg>")
+
+
+def test_replayed_rows_are_joint_transitions_of_one_env_step():
+    planned = plan(spec({"name": "two_step_game"}))
+    config = planned.config.copy(copy_frozen=False)
+    config.environment(env=StampTeamEnv, env_config={})
+    config.configure_modules(env_facts(StampTeamEnv()), planned.mapping, {"fcnet_hiddens": [8]})
+    algo = config.build_algo()
+    try:
+        algo.train()
+        algo.train()
+        batch = algo.episode_trainer.train_batch()["all"]
+    finally:
+        algo.stop()
+    obs, after = batch["obs"][OBS_KEY][:, 0], batch["obs"][OBS_KEY][:, 1]  # [B, n, 3]
+    t = obs[:, 0, 0]  # [B]
+    assert len(set(t.tolist())) > 1  # rows from several steps
+    for i in range(AGENTS):
+        assert np.array_equal(obs[:, i, 0], t)  # every member's observation: the same step
+        assert np.array_equal(obs[:, i, 1], np.full_like(t, i))
+        assert np.array_equal(after[:, i, 0], t + 1)
+        assert np.array_equal(batch[ACTIONS][:, 0, i], after[:, i, 2])  # the actions taken then
+        assert np.array_equal(batch[MEMBER_REWARDS][:, 0, i], 10 * t + i)
+    assert np.array_equal(batch["obs"][STATE_KEY][:, 0, 0], t)
+    assert batch[FILLED].all()
+
+
+@pytest.mark.parametrize(
+    ("env", "training", "model_config"),
+    [
+        ({"name": "simple_adversary", "max_cycles": 10}, {}, {"shared_actor": False}),
+        (
+            {"name": "simple_spread", "max_cycles": 10, "continuous_actions": True},
+            {"exploration_noise": [[0, 0.8], [400, 0.05]], "critic": "state"},
+            {"shared_actor": True},
+        ),
+        ({"name": "simple_tag", "max_cycles": 10}, {"critic": "local"}, {}),
+        ({"name": "simple_spread", "max_cycles": 10}, {"gumbel_estimator": "gapped"}, {}),
+        ({"name": "simple_spread", "max_cycles": 10}, {"others_actions": "current"}, {}),
+    ],
+    ids=["adversary-individual", "spread-continuous-shared", "tag-ddpg", "gapped", "current"],
+)
+def test_maddpg_trains_and_logs_its_metrics(env, training, model_config):
+    raw_spec = spec(env, **training)
+    raw_spec.rl_module["model_config"].update(model_config)
+    algo = plan(raw_spec).config.build_algo()
+    try:
+        results = [algo.train() for _ in range(3)]
+    finally:
+        algo.stop()
+    stats = results[-1]["learners"]["all"]
+    keys = ["critic_loss", "actor_loss", "q_mean", "target_mean", "q_mean_0", "q_mean_1"]
+    keys.append("noise_scale" if env.get("continuous_actions") else "gumbel_temperature")
+    for key in keys:
+        assert math.isfinite(stats[key]), key
+    if env.get("continuous_actions"):
+        assert stats["noise_scale"] < 0.8  # the schedule moved
+    if training.get("gumbel_estimator") == "gapped":
+        assert stats["gumbel_temperature"] == pytest.approx(0.7)
