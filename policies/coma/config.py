@@ -21,7 +21,7 @@ from ray.rllib.utils.annotations import override
 
 from env_wrappers.keys import MASK_KEY
 from policies.coma.module import MODEL_CONFIG_KEYS, COMAModule
-from policies.common.contract import AlgorithmContract, EnvFacts, UnsupportedError
+from policies.common.contract import AlgorithmContract, EnvFacts, check_team_export
 from policies.common.export import export_member_networks
 from policies.common.module_specs import per_agent_module_specs
 from policies.common.sharing import PolicyMapping
@@ -149,10 +149,7 @@ class COMAConfig(AlgorithmContract, PPOConfig):
         self, modules: Any, facts: EnvFacts, mapping: PolicyMapping, out_dir: Path
     ) -> list[Path]:
         """Each team's member actors (logits); the critic is never exported."""
-        if facts.env_appends_id:
-            raise UnsupportedError(
-                "env.agent_id", "team modules add member ids themselves; export needs agent_id off"
-            )
+        check_team_export(facts)
         written: list[Path] = []
         for team, members in facts.teams.items():
             module = modules[team]

@@ -57,12 +57,7 @@ class COMATorchLearner(PPOTorchLearner):
         self, *, module_id: str, config: Any, batch: dict[str, Any], fwd_out: dict[str, Any]
     ) -> torch.Tensor:
         module = self.module[module_id].unwrapped()
-        mask = batch.get(Columns.LOSS_MASK)  # [B]
-        n, a = module.n_agents, module.n_actions
-        logits = fwd_out[Columns.ACTION_DIST_INPUTS].reshape(-1, n, a)  # [B, n, A]
-        log_probs = torch.log_softmax(logits, dim=-1)  # [B, n, A]
-        probs = log_probs.exp()
-        actions = batch[Columns.ACTIONS].long()  # [B, n]
+        mask, log_probs, probs, actions = policy_terms(module, batch, fwd_out)
         action_mask = batch[Columns.OBS].get(MASK_KEY)
         q = fwd_out[Q_VALUES]  # [B, n, A]
         advantages, q_taken, baseline = coma_advantages(q, probs, actions, action_mask)
@@ -98,6 +93,14 @@ class COMATorchLearner(PPOTorchLearner):
             module = self.module[module_id].unwrapped()
             for main, target in module.get_target_network_pairs():
                 update_target_network(main_net=main, target_net=target, tau=tau or 1.0)
+
+
+def policy_terms(module: Any, batch: dict, fwd_out: dict) -> tuple[Any, torch.Tensor, ...]:
+    """``(loss mask [B] or None, log-probs [B, n, A], probs [B, n, A], actions [B, n])``."""
+    logits = fwd_out[Columns.ACTION_DIST_INPUTS].reshape(-1, module.n_agents, module.n_actions)
+    log_probs = torch.log_softmax(logits, dim=-1)
+    actions = batch[Columns.ACTIONS].long()
+    return batch.get(Columns.LOSS_MASK), log_probs, log_probs.exp(), actions
 
 
 def masked_entropy(probs: torch.Tensor, log_probs: torch.Tensor, mask: Any) -> torch.Tensor:

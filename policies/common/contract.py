@@ -78,6 +78,14 @@ class EnvFacts:
     env_appends_id: bool = False
 
 
+def check_team_export(facts: EnvFacts) -> None:
+    """Team modules export member actors that add their ids themselves: refuse env-added ids."""
+    if facts.env_appends_id:
+        raise UnsupportedError(
+            "env.agent_id", "team modules add member ids themselves; export needs agent_id off"
+        )
+
+
 def env_facts(env: Any) -> EnvFacts:
     """Reads the facts of a built env (either view)."""
     teams = {t: list(m) for t, m in getattr(env, "teams", {}).items()}

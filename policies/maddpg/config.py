@@ -31,7 +31,7 @@ from ray.rllib.utils.annotations import override
 from torch import nn
 
 from env_wrappers.keys import MASK_KEY
-from policies.common.contract import AlgorithmContract, EnvFacts, UnsupportedError
+from policies.common.contract import AlgorithmContract, EnvFacts, check_team_export
 from policies.common.export import export_member_networks
 from policies.common.module_specs import per_agent_module_specs
 from policies.common.sharing import PolicyMapping
@@ -209,10 +209,7 @@ class MADDPGConfig(AlgorithmContract, AlgorithmConfig):
         self, modules: Any, facts: EnvFacts, mapping: PolicyMapping, out_dir: Path
     ) -> list[Path]:
         """Every agent's actor (logits, or ``tanh`` actions in [-1, 1]); critics never."""
-        if facts.env_appends_id:
-            raise UnsupportedError(
-                "env.agent_id", "team modules add member ids themselves; export needs agent_id off"
-            )
+        check_team_export(facts)
         written: list[Path] = []
         for team, members in facts.teams.items():
             module = modules[team]

@@ -24,12 +24,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from ray.rllib.core.columns import Columns
 from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY, VF_LOSS_KEY
 from ray.rllib.utils.annotations import override
 
 from policies.coma.connectors import CRITIC_TARGETS
-from policies.coma.learner import COMATorchLearner, masked_entropy
+from policies.coma.learner import COMATorchLearner, masked_entropy, policy_terms
 from policies.coma.math import coma_policy_loss, critic_loss
 from policies.coma.module import Q_VALUES
 from policies.common.masking import gather_actions
@@ -67,12 +66,7 @@ class PACTorchLearner(COMATorchLearner):
         self, *, module_id: str, config: Any, batch: dict[str, Any], fwd_out: dict[str, Any]
     ) -> torch.Tensor:
         module = self.module[module_id].unwrapped()
-        mask = batch.get(Columns.LOSS_MASK)  # [B]
-        n, a = module.n_agents, module.n_actions
-        logits = fwd_out[Columns.ACTION_DIST_INPUTS].reshape(-1, n, a)  # [B, n, A]
-        log_probs = torch.log_softmax(logits, dim=-1)  # [B, n, A]
-        probs = log_probs.exp()
-        actions = batch[Columns.ACTIONS].long()  # [B, n]
+        mask, log_probs, probs, actions = policy_terms(module, batch, fwd_out)
         targets = batch[CRITIC_TARGETS]  # [B, n]
         q_taken = gather_actions(fwd_out[Q_VALUES], actions)  # [B, n]
         values = fwd_out[STATE_VALUES]  # [B, n]

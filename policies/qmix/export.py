@@ -20,7 +20,7 @@ from typing import Any
 import gymnasium as gym
 
 from env_wrappers.keys import MASK_KEY, OBS_KEY
-from policies.common.contract import EnvFacts, UnsupportedError
+from policies.common.contract import EnvFacts, UnsupportedError, check_team_export
 from policies.common.export import export_member_networks
 
 
@@ -44,10 +44,7 @@ def export_team(module: Any, team: str, members: list[str], out_dir: Path) -> li
 
 def export_teams(modules: Any, facts: EnvFacts, out_dir: Path) -> list[Path]:
     """Every team's actors."""
-    if facts.env_appends_id:
-        raise UnsupportedError(
-            "env.agent_id", "team modules add member ids themselves; export needs agent_id off"
-        )
+    check_team_export(facts)
     written: list[Path] = []
     for team, members in facts.teams.items():
         written += export_team(modules[team], team, members, out_dir)
