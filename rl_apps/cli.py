@@ -218,7 +218,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         trust_checkpoint=args.trust_checkpoint,
     )
     summary = train(opts)
-    return 130 if summary["stopped_because"] == "interrupted" else 0
+    if summary["stopped_because"] != "interrupted":
+        return 0
+    from rl_apps.signals import exit_code
+
+    return exit_code(summary.get("signal"))
 
 
 def cmd_tune(args: argparse.Namespace) -> int:

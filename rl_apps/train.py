@@ -23,6 +23,7 @@ from rl_apps.errors import RunError, SpecError
 from rl_apps.metrics import flatten_scalars, format_progress, headline, progress_columns
 from rl_apps.plots import plot_learning_curve
 from rl_apps.runtime import current_resources, fit_resources, ray_runtime
+from rl_apps.signals import stop_signals_interrupt
 from rl_apps.spec import ExperimentSpec, load_spec
 from rl_apps.weights import sync_runner_weights
 
@@ -222,6 +223,8 @@ def _print_summary(summary: dict[str, Any], echo: Callable) -> None:
     if summary["checkpoint"]:
         echo(f"  checkpoint    : {summary['checkpoint']}")
         echo(f"  evaluate with : marl eval {summary['checkpoint']} --episodes 20")
+        if summary["stopped_because"] == "interrupted":
+            echo(f"  resume with   : marl train --resume {summary['run_dir']}")
 
 
 def train(opts: TrainOptions) -> dict[str, Any]:
@@ -265,13 +268,18 @@ def run_experiment(
             rundir.truncate_metrics(run_dir, counters.iteration)
         state = RunState(run_dir, spec, agents, counters, wandb=tracker, report=report)
         writer = rundir.MetricsWriter(run_dir, progress_columns(agents))
-        try:
-            reason = _iterate(algo, state, writer, echo)
-        except KeyboardInterrupt:
-            reason = "interrupted"
+        with stop_signals_interrupt() as received:
+            try:
+                reason = _iterate(algo, state, writer, echo)
+            except KeyboardInterrupt:
+                reason = "interrupted"
+                echo(f"stopping: {received[0] if received else 'interrupted'}; saving a checkpoint")
         if state.last_row is not None and state.saved_iteration != state.last_row["iteration"]:
             echo(f"  checkpoint: {_save(algo, state)}")
-        return _finish(state, reason, echo)
+        summary = _finish(state, reason, echo)
+        if received:
+            summary["signal"] = received[0]
+        return summary
     finally:
         tracker.finish()  # flushes an interrupted or failed run too
         algo.stop()

@@ -1,0 +1,85 @@
+"""SIGTERM, and SIGINT in a background job that ignores it, stop `marl train` like Ctrl-C:
+a final checkpoint, the summary, the --resume command, exit code 128 + the signal's number."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ..conftest import ROOT
+
+SPEC = {
+    "name": "sig",
+    "algo": "ippo",
+    "env": {"name": "linear_game"},
+    "stop": {"training_iteration": 100_000},
+    "checkpoint": {"frequency": 0, "keep": 1},
+    "env_runners": {"num_env_runners": 0},
+    "training": {"train_batch_size_per_learner": 64, "minibatch_size": 64, "num_epochs": 1},
+}
+
+
+def _start(tmp_path: Path, ignore_sigint: bool) -> subprocess.Popen:
+    spec = tmp_path / "sig.yaml"
+    spec.write_text(yaml.safe_dump(SPEC))
+    env = {**os.environ, "WANDB_MODE": "offline", "RAY_USAGE_STATS_ENABLED": "0"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+
+    def ignore() -> None:  # what a non-interactive shell does to a job started with `&`
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "rl_apps.cli", "train", str(spec), "--runs-dir", str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=ignore if ignore_sigint else None,
+    )
+
+
+def _wait_for_iterations(tmp_path: Path, proc: subprocess.Popen, rows: int) -> Path:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read()
+        for progress in tmp_path.glob("sig_*/progress.csv"):
+            if len(progress.read_text().splitlines()) > rows:
+                return progress.parent
+        time.sleep(0.5)
+    proc.kill()
+    raise AssertionError("the run never got going")
+
+
+@pytest.mark.parametrize(
+    ("sig", "ignore_sigint", "code"),
+    [(signal.SIGTERM, False, 143), (signal.SIGINT, True, 130)],
+    ids=["sigterm", "sigint-in-background-job"],
+)
+def test_a_stop_signal_saves_a_checkpoint_and_prints_the_resume_command(
+    tmp_path, sig, ignore_sigint, code
+):
+    proc = _start(tmp_path, ignore_sigint)
+    run_dir = _wait_for_iterations(tmp_path, proc, rows=3)
+    proc.send_signal(sig)
+    try:
+        out, _ = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    assert proc.returncode == code, out[-3000:]
+    assert f"marl train --resume {run_dir}" in out
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["stopped_because"] == "interrupted"
+    checkpoints = [
+        p for p in (run_dir / "checkpoints").iterdir() if p.name.startswith("checkpoint_")
+    ]
+    assert checkpoints, out[-3000:]
