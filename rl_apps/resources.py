@@ -17,9 +17,12 @@ expanded into the ``env_runners`` and ``learners`` sections before those are val
 ``learner_resources``             ``learners.custom_resources_per_learner``
 ================================  ===================================================
 
-A profile gives defaults; keys written in ``resources`` override it. Setting the same
-thing twice (``resources.env_runners`` and ``env_runners.num_env_runners``) is an error,
-so a spec never says two things. Placement uses Ray custom resources: start GPU nodes with
+A profile gives defaults; keys written in ``resources`` override it, and so do the RLlib keys
+a spec writes in its own sections (``env_runners.num_env_runners: 2`` stays 2 under
+``--set resources.profile=cluster``, with a note naming both), so every committed spec moves
+to any profile. Setting the same thing twice explicitly (``resources.env_runners`` and
+``env_runners.num_env_runners``) is an error, so a spec never says two things.
+Placement uses Ray custom resources: start GPU nodes with
 ``--resources '{"learner_node": 1}'`` and set ``learner_resources: {learner_node: 0.01}``.
 ``allow_cpu_fallback`` lets a GPU request run on CPU (with a warning) when the cluster has
 no GPU; without it such a request is refused before anything starts.
@@ -81,40 +84,57 @@ class ResourcesSpec(BaseModel):
 
     def settings(self) -> dict[str, Any]:
         """The profile's values overridden by the keys given explicitly (no None)."""
-        merged = dict(PROFILES.get(self.profile or "", {}))
-        explicit = self.model_dump(exclude_none=True, exclude={"profile", "allow_cpu_fallback"})
-        merged.update(explicit)
-        return merged
+        return {**self.profile_settings(), **self.explicit_settings()}
+
+    def profile_settings(self) -> dict[str, Any]:
+        """The profile's values alone."""
+        return dict(PROFILES.get(self.profile or "", {}))
+
+    def explicit_settings(self) -> dict[str, Any]:
+        """The keys written in ``resources`` (besides the profile)."""
+        return self.model_dump(exclude_none=True, exclude={"profile", "allow_cpu_fallback"})
 
 
-def expand_resources(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """Copies ``resources`` into ``env_runners``/``learners``; returns (raw, problems).
+def expand_resources(
+    raw: dict[str, Any],
+) -> tuple[dict[str, Any], list[tuple[str, str]], list[str]]:
+    """Copies ``resources`` into ``env_runners``/``learners``; returns (raw, problems, notes).
 
-    ``raw['resources']`` must already be a valid ResourcesSpec mapping (or absent).
+    ``raw['resources']`` must already be a valid ResourcesSpec mapping (or absent). A key the
+    spec sets in its own section beats the profile's value (a note says so); a key set both
+    in ``resources`` and in the section is a problem.
     """
     section = raw.get("resources")
     if not isinstance(section, dict):
-        return raw, []
+        return raw, [], []
     try:
-        settings = ResourcesSpec.model_validate(section).settings()
+        spec = ResourcesSpec.model_validate(section)
     except ValueError:
-        return raw, []  # the schema reports it with paths
+        return raw, [], []  # the schema reports it with paths
+    explicit = spec.explicit_settings()
     out = dict(raw)
     problems: list[tuple[str, str]] = []
-    for key, value in settings.items():
+    notes: list[str] = []
+    for key, value in spec.settings().items():
         target_section, target_key = TARGETS[key]
         values = dict(out.get(target_section) or {})
         if target_key in values and values[target_key] != value:
-            problems.append(
-                (
-                    f"{target_section}.{target_key}",
-                    f"also set by resources.{key} ({value!r}); give it in one place",
+            if key in explicit:
+                problems.append(
+                    (
+                        f"{target_section}.{target_key}",
+                        f"also set by resources.{key} ({value!r}); give it in one place",
+                    )
                 )
-            )
+            else:
+                notes.append(
+                    f"{target_section}.{target_key}: {values[target_key]!r} from the spec wins "
+                    f"over profile {spec.profile!r}'s {value!r}"
+                )
             continue
         values[target_key] = value
         out[target_section] = values
-    return out, problems
+    return out, problems, notes
 
 
 def gpu_fallback(config: Any, available_gpus: float, allow: bool) -> str | None:

@@ -286,9 +286,9 @@ def validate_spec(raw: dict[str, Any], source: str) -> ExperimentSpec:
     if secrets_found:  # alone: other messages may quote the offending value
         raise SpecError(source, secrets_found)
     raw, notes = apply_legacy_spellings(raw)
-    for note in notes:
+    raw, problems, resource_notes = expand_resources(raw)
+    for note in notes + resource_notes:
         print(f"note: {source}: {note}", file=sys.stderr)
-    raw, problems = expand_resources(raw)
     spec = None
     try:
         spec = ExperimentSpec.model_validate(raw)

@@ -8,7 +8,9 @@ from ray.rllib.algorithms.ppo import PPOConfig
 from rl_apps.build import build_algo_config
 from rl_apps.errors import ResourceError, SpecError
 from rl_apps.runtime import check_resources, fit_resources, resource_request
-from rl_apps.spec import validate_spec
+from rl_apps.spec import load_spec, validate_spec
+
+from ..conftest import ROOT
 
 
 def config(**env_runners):
@@ -101,3 +103,24 @@ def test_missing_custom_resource_is_a_clear_error():
     with pytest.raises(ResourceError, match="custom resource 'cpu_node' .* has 0"):
         check_resources(cfg, {"CPU": 2.0})
     assert check_resources(cfg, {"CPU": 2.0, "cpu_node": 1.0}).custom == {"cpu_node": 1.0}
+
+
+def test_a_spec_key_beats_the_profile_with_a_note(capsys):
+    raw = {**BASE, "resources": {"profile": "cluster"}, "env_runners": {"num_env_runners": 2}}
+    spec = validate_spec(raw, "<t>")
+    assert spec.env_runners["num_env_runners"] == 2  # the spec's own key
+    assert spec.learners["num_learners"] == 2  # the rest from the profile
+    err = capsys.readouterr().err
+    assert "env_runners.num_env_runners: 2 from the spec wins over profile 'cluster'" in err
+
+
+SPECS = sorted((ROOT / "experiments").rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("profile", ["local", "gpu1", "cluster"])
+def test_every_committed_spec_validates_under_every_profile(profile):
+    assert len(SPECS) > 20
+    for path in SPECS:
+        if path.name.startswith("tune_"):
+            continue  # a Tune search spec, validated by its own loader
+        load_spec(path, [f"resources.profile={profile}"])
