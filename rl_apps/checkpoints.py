@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -127,6 +128,21 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     """The newest complete checkpoint of a run, or None."""
     found = complete_checkpoints(run_dir)
     return found[-1] if found else None
+
+
+def resolve_checkpoint(path: Path) -> Path:
+    """``path`` itself, or, for a run directory, its newest complete checkpoint.
+
+    ``marl eval RUN_DIR`` (and ``export``, ``inspect``) then take the run's latest checkpoint;
+    a note on stderr names it.
+    """
+    if (path / MANIFEST).is_file() or not (path / "checkpoints").is_dir():
+        return path
+    latest = latest_checkpoint(path)
+    if latest is None:
+        raise CheckpointError(f"{path}: this run directory has no complete checkpoint yet")
+    print(f"note: using the run's latest checkpoint {latest}", file=sys.stderr)
+    return latest
 
 
 def prune(root: Path, keep: int) -> None:

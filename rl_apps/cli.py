@@ -107,7 +107,11 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
         help="evaluate a checkpoint's actors",
         description="Restore a checkpoint's actors and run episodes; prints JSON.",
     )
-    p.add_argument("checkpoint", type=Path, help="a checkpoint_NNNNNN directory")
+    p.add_argument(
+        "checkpoint",
+        type=Path,
+        help="a checkpoint_NNNNNN directory, or a run directory (its latest)",
+    )
     p.add_argument("--episodes", type=int, default=10, help="episodes to run (default 10)")
     p.add_argument(
         "--render", type=Path, metavar="OUT.gif", help="write the first episode as a GIF"
@@ -161,7 +165,11 @@ def _add_inspect(sub: argparse._SubParsersAction) -> None:
         f"offers; {offered}); prints JSON, and draws into OUT where the view is a plot.",
     )
     p.add_argument("name", choices=names, help="the inspector")
-    p.add_argument("checkpoint", type=Path, help="a checkpoint_NNNNNN directory")
+    p.add_argument(
+        "checkpoint",
+        type=Path,
+        help="a checkpoint_NNNNNN directory, or a run directory (its latest)",
+    )
     p.add_argument("out", nargs="?", type=Path, help="output file of inspectors that draw")
     p.add_argument("--seed", type=int, default=1_000_000, help="seed of the episode")
     p.add_argument("--json", type=Path, metavar="OUT.json", help="also write the report here")
@@ -197,7 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write <policy>.pt (TorchScript) and <policy>.json per "
         "policy of a checkpoint: decentralized actors, no Ray needed.",
     )
-    p.add_argument("checkpoint", type=Path, help="a checkpoint_NNNNNN directory")
+    p.add_argument(
+        "checkpoint",
+        type=Path,
+        help="a checkpoint_NNNNNN directory, or a run directory (its latest)",
+    )
     p.add_argument("--out", type=Path, required=True, help="output directory")
     _add_trust(p)
     return parser

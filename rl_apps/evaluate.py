@@ -153,6 +153,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
     if opts.episodes < 1:
         raise SpecError("--episodes", [("", "must be at least 1")])
     opts.checkpoint = opts.checkpoint.resolve()  # RLlib's loader (pyarrow) needs absolute paths
+    opts.checkpoint = ckpt.resolve_checkpoint(opts.checkpoint)  # a run directory: its latest
     spec = check_checkpoint(opts.checkpoint, opts.trust_checkpoint)
     planned = plan(spec)
     if opts.inspect is not None:

@@ -20,6 +20,7 @@ def export_checkpoint(checkpoint: Path, out_dir: Path, trust: bool = False) -> l
     from ray.rllib.core.rl_module.rl_module import RLModule
 
     checkpoint = checkpoint.resolve()
+    checkpoint = ckpt.resolve_checkpoint(checkpoint)  # a run directory: its latest
     planned = plan(check_checkpoint(checkpoint, trust))
     modules = RLModule.from_checkpoint(str(ckpt.module_dir(checkpoint)))
     try:

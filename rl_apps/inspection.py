@@ -72,6 +72,7 @@ def inspect_checkpoint(
     from rl_apps.evaluate import check_checkpoint
 
     checkpoint = checkpoint.resolve()  # RLlib's loader (pyarrow) needs absolute paths
+    checkpoint = ckpt.resolve_checkpoint(checkpoint)  # a run directory: its latest
     planned = plan(check_checkpoint(checkpoint, trust))
     report = run_inspector(name, checkpoint, planned, out, seed)
     text = planned.config.inspectors()[name].text

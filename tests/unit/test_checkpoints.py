@@ -99,3 +99,18 @@ def test_checkpoint_without_manifest_is_refused(tmp_path):
     (tmp_path / "c").mkdir()
     with pytest.raises(CheckpointError, match="no manifest.json"):
         ckpt.verify_checkpoint(tmp_path / "c")
+
+
+def test_a_run_directory_resolves_to_its_latest_complete_checkpoint(tmp_path, capsys):
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    with pytest.raises(CheckpointError, match="no complete checkpoint"):
+        ckpt.resolve_checkpoint(run)
+    for n in (3, 12):
+        (run / "checkpoints" / f"checkpoint_{n:06d}").mkdir()
+        (run / "checkpoints" / f"checkpoint_{n:06d}" / ckpt.MANIFEST).write_text("{}")
+    (run / "checkpoints" / "checkpoint_000020").mkdir()  # incomplete: no manifest
+    latest = run / "checkpoints" / "checkpoint_000012"
+    assert ckpt.resolve_checkpoint(run) == latest
+    assert "latest checkpoint" in capsys.readouterr().err
+    assert ckpt.resolve_checkpoint(latest) == latest
