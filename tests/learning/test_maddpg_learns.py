@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from rl_apps.build import plan
 
@@ -78,8 +79,6 @@ def test_continuous_maddpg_beats_random_on_simple_spread():
     space = env.action_spaces["all"]
 
     def greedy(obs):
-        import torch
-
         batch = {k: torch.as_tensor(v)[None] for k, v in obs["all"].items()}
         with torch.no_grad():
             action = torch.tanh(module.actor_outputs(batch))[0].numpy()
