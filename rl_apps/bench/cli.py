@@ -58,7 +58,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "(experiments/benchmarks/NAME.yaml), evaluate its final checkpoint and write "
         "NAME.json and NAME.png.",
     )
-    _add_names(p, "*", "benchmarks to run (default: all)")
+    _add_names(p, "*", "benchmarks to run (or --all)")
+    p.add_argument(
+        "--all", action="store_true", help="run the whole suite (hours of compute on 2 cores)"
+    )
     _add_out(p)
     p.add_argument(
         "--runs-dir",
@@ -147,8 +150,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from rl_apps.bench.suite import bench_spec, find_benchmarks
+    from rl_apps.errors import SpecError
 
-    for path in find_benchmarks(args.names):
+    paths = find_benchmarks(args.names)
+    if not args.names and not args.all:
+        raise SpecError(
+            "marl bench run",
+            [("", f"name the benchmarks to run, or pass --all for the whole suite ({len(paths)})")],
+        )
+    for path in paths:
         report = bench_spec(path, args.out, args.runs_dir)
         summary = report["summary"]
         print(
@@ -173,9 +183,12 @@ def cmd_envs(args: argparse.Namespace) -> int:
 
 def cmd_table(args: argparse.Namespace) -> int:
     from rl_apps.bench.table import results_table, update_readme
+    from rl_apps.errors import SpecError
 
+    if not args.out.is_dir():
+        raise SpecError("marl bench table", [("", f"no results folder {args.out} here")])
     table = results_table(args.out)
-    update_readme(Path("README.md"), table)
+    update_readme(Path("README.md"), table)  # this project's README only; refused without it
     print(table)
     return 0
 

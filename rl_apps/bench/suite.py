@@ -30,7 +30,16 @@ FINAL_WINDOW = 5
 
 
 def find_benchmarks(names: list[str], bench_dir: Path = BENCH_DIR) -> list[Path]:
-    """Spec files of the named benchmarks (all when ``names`` is empty)."""
+    """Spec files of the named benchmarks (all when ``names`` is empty).
+
+    Raises:
+        SpecError: Outside the repository (no ``experiments/benchmarks`` here), or for an
+            unknown name (the valid ones listed).
+
+    """
+    if not bench_dir.is_dir():
+        here = f"no {bench_dir} folder in {Path.cwd()}"
+        raise SpecError("marl bench", [("", f"{here}; run marl bench from the repository root")])
     available = {p.stem: p for p in sorted(bench_dir.glob("*.yaml"))}
     if not names:
         return list(available.values())

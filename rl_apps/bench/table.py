@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rl_apps.errors import SpecError
+
 START = "<!-- bench-table:start -->"
 END = "<!-- bench-table:end -->"
 
@@ -42,10 +44,18 @@ def results_table(results_dir: Path) -> str:
 
 
 def update_readme(readme: Path, table: str) -> None:
-    """Replaces the table between the markers of README.md."""
+    """Replaces the table between the markers of README.md.
+
+    Raises:
+        SpecError: When ``readme`` is missing or lacks the markers (not this project's).
+
+    """
+    if not readme.is_file():
+        raise SpecError("marl bench table", [("", f"no {readme} in {Path.cwd()}")])
     text = readme.read_text()
     if START not in text or END not in text:
-        raise ValueError(f"{readme} has no {START} ... {END} markers")
+        problem = f"{readme.resolve()} has no {START} ... {END} markers (not marl's README?)"
+        raise SpecError("marl bench table", [("", problem)])
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
     readme.write_text(f"{head}{START}\n{table}\n{END}{tail}")

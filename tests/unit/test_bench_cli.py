@@ -117,3 +117,23 @@ def test_table_rewrites_the_readme_table(monkeypatch, tmp_path, capsys):
     readme = (tmp_path / "README.md").read_text()
     assert "| a | mappo | 2 | 0.950 ± 0.010 |" in readme and "old" not in readme
     assert "| a | mappo |" in capsys.readouterr().out
+
+
+def test_bench_outside_the_repository_is_a_clear_error(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["bench", "run", "mappo_simple_spread"]) == 2
+    assert "no experiments/benchmarks folder in" in capsys.readouterr().err
+    assert cli.main(["bench", "table"]) == 2
+    assert "no results folder benchmarks/results here" in capsys.readouterr().err
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    (tmp_path / "README.md").write_text("someone else's readme\n")
+    assert cli.main(["bench", "table"]) == 2
+    assert "has no" in capsys.readouterr().err
+    assert (tmp_path / "README.md").read_text() == "someone else's readme\n"
+
+
+def test_the_whole_suite_needs_all(capsys):
+    started = _ray_started()
+    assert cli.main(["bench", "run"]) == 2
+    assert "or pass --all for the whole suite" in capsys.readouterr().err
+    assert _ray_started() == started
