@@ -8,7 +8,7 @@ import gymnasium as gym
 
 from env_wrappers.keys import OBS_KEY
 from env_wrappers.make import make_rllib_env
-from env_wrappers.registry import ENVS
+from env_wrappers.registry import ENVS, TEAM_KWARGS, WRAPPER_KWARGS, get_entry
 from policies.registry import ALGORITHMS
 
 
@@ -75,3 +75,20 @@ def algo_table() -> str:
         for e in ALGORITHMS.values()
     ]
     return _table(header, rows)
+
+
+def env_options_table(name: str) -> str:
+    """``marl envs NAME``: the env's facts, its own options with defaults, then ours."""
+    entry = get_entry(name)  # an unknown name: EnvError listing the valid ones
+    row = env_row(name)
+    lines = [
+        f"{name}: {entry.description}",
+        f"  agents {row[1]}, observations {row[2]}, actions {row[3]} ({row[5]}), "
+        f"state {row[4]}, rewards {row[6]}",
+        "",
+    ]
+    own = [[key, repr(value), "the env's"] for key, value in entry.options().items()]
+    ours = [[key, repr(value), "every env (marl)"] for key, value in WRAPPER_KWARGS.items()]
+    team = [[key, repr(value), "team-view algorithms"] for key, value in TEAM_KWARGS.items()]
+    own = [r for r in own if r[0] != "render_mode"]
+    return "\n".join(lines) + "\n" + _table(["option", "default", "for"], own + ours + team)

@@ -196,7 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("specs", nargs="+", help="spec files or glob patterns")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
-    sub.add_parser("envs", help="list the environment catalog", description="List the envs.")
+    p = sub.add_parser(
+        "envs",
+        help="list the environment catalog, or one env's options",
+        description="List the envs; with NAME, that env's options and their defaults.",
+    )
+    p.add_argument("name", nargs="?", help="an env of the catalog")
     bench_cli.add_parser(sub)
     sub.add_parser("algos", help="list the algorithms", description="List the algorithms.")
     p = sub.add_parser(
@@ -351,9 +356,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_envs(args: argparse.Namespace) -> int:
-    from rl_apps.catalog import env_table
+    from rl_apps.catalog import env_options_table, env_table
 
-    print(env_table())
+    print(env_options_table(args.name) if args.name else env_table())
     return 0
 
 
