@@ -120,6 +120,11 @@ class EpisodeReplay:
     def __len__(self) -> int:
         return len(self.episodes)
 
+    @property
+    def steps(self) -> int:
+        """Steps of the stored episodes."""
+        return sum(len(e) for e in self.episodes)
+
     def add(self, episode: TeamEpisode) -> None:
         """Stores a finished episode (empty ones are ignored)."""
         if len(episode) == 0:
@@ -133,7 +138,9 @@ class EpisodeReplay:
 
         Args:
             rows: Batch size ``B``.
-            seq_len: Steps per row that get a loss; None: whole episodes.
+            seq_len: Steps per row that get a loss; None: whole episodes. With 1 (single
+                transitions, MADDPG) episodes are drawn in proportion to their length, so
+                every stored step is equally likely.
             burn_in: Steps before a window that only warm up the hidden state (no loss); a
                 window near the episode start gets as many as there are.
 
@@ -143,7 +150,11 @@ class EpisodeReplay:
         """
         if not self.episodes:
             raise ValueError("cannot sample from an empty episode buffer")
-        picks = self.rng.integers(len(self.episodes), size=rows)
+        if seq_len == 1:  # single transitions: uniform over steps, not over episodes
+            lengths = np.fromiter((len(e) for e in self.episodes), float, len(self.episodes))
+            picks = self.rng.choice(len(self.episodes), size=rows, p=lengths / lengths.sum())
+        else:
+            picks = self.rng.integers(len(self.episodes), size=rows)
         windows = [self._window(self.episodes[i], seq_len, burn_in) for i in picks]
         return pad_rows(windows)
 

@@ -165,12 +165,16 @@ class EpisodeTrainer:
         sampled = algo.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
         enough = sampled >= self.config.num_steps_sampled_before_learning_starts
         full = bool(self.buffers) and all(
-            len(b) >= min(self.config.episode_batch_size, self.config.episode_buffer_size)
+            self._stored(b) >= min(self.config.episode_batch_size, self.config.episode_buffer_size)
             for b in self.buffers.values()
         )
         if not (enough and full):
             self.update_credit = 0.0  # no backlog of updates from before learning starts
         return enough and full
+
+    def _stored(self, buffer: EpisodeReplay) -> int:
+        """Rows the buffer can give: episodes, or steps when rows are single transitions."""
+        return buffer.steps if self.config.sequence_length == 1 else len(buffer)
 
     def _timesteps(self, algo: Any) -> dict[str, Any]:
         peek = algo.metrics.peek

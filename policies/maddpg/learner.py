@@ -6,7 +6,8 @@ Plumbing around ``policies.maddpg.math``. Batches are replayed rows of joint tra
 T, n]``, ``terminateds``, ``filled``). One update is two phases (``_uncompiled_update``):
 
 1. **Critics**: ``y_i = r_i + gamma (1 - terminated) Q'_i(x', mu'_1(o'_1), ..., mu'_n(o'_n))``
-   with the target actors' actions (discrete: their one-hot argmax; continuous: their
+   (no bootstrap either after member ``i`` has left: ``alive`` is 0 at ``x'``) with the target
+   actors' actions (discrete: their one-hot argmax; continuous: their
    ``tanh`` actions) and the target critics; MSE on the real steps of members alive at
    that step; the critic optimizer steps.
 2. **Actors**, with the critics just updated: ``-Q_i(x, a_1, ..., mu_i(o_i), ..., a_n)``, the
@@ -110,6 +111,7 @@ class MADDPGTorchLearner(TorchLearner):
             next_out = module.actor_outputs(after, module._target_actors)  # [B, T, n, A]
             next_actions = _greedy_actions(module, next_out)
             next_q = module.q_values(after, next_actions, module._target_critics)  # [B, T, n]
+            next_q = next_q * after[ALIVE_KEY].float()  # a member that left has no future
             targets = critic_targets(
                 batch[MEMBER_REWARDS], batch[TERMINATEDS], next_q, config.gamma
             )

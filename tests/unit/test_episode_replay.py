@@ -92,3 +92,19 @@ def test_fifo_eviction_and_seeded_sampling():
     np.testing.assert_array_equal(replay.sample(5)[FILLED], twin.sample(5)[FILLED])
     with pytest.raises(ValueError, match="empty"):
         EpisodeReplay(capacity=3).sample(1)
+
+
+def test_single_transitions_are_uniform_over_steps_and_carry_member_rewards():
+    replay = EpisodeReplay(10, seed=0)
+    short, long = episode(1, start=100), episode(9)
+    long.member_rewards = np.stack([long.rewards, -long.rewards], axis=1)  # [L, 2]
+    short.member_rewards = np.stack([short.rewards, -short.rewards], axis=1)
+    replay.add(short)
+    replay.add(long)
+    assert replay.steps == 10
+    batch = replay.sample(4000, seq_len=1)
+    first = batch["obs"]["state"][:, 0, 0]
+    assert abs((first == 100).mean() - 0.1) < 0.02  # 1 of 10 stored steps
+    assert np.array_equal(batch["member_rewards"][:, 0, 0], first)
+    assert np.array_equal(batch["member_rewards"][:, 0, 1], -first)
+    assert np.array_equal(batch["obs"]["state"][:, 1, 0], first + 1)  # the next observation
