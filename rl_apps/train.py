@@ -25,6 +25,7 @@ from rl_apps.plots import plot_learning_curve
 from rl_apps.runtime import current_resources, fit_resources, ray_runtime
 from rl_apps.signals import stop_signals_interrupt
 from rl_apps.spec import ExperimentSpec, load_spec
+from rl_apps.tensorboard import TensorBoardWriter
 from rl_apps.weights import sync_runner_weights
 
 #: Consecutive iterations without a sampled env step before the run is stopped.
@@ -60,6 +61,9 @@ class RunState:
     wandb: wandb_logging.WandbRun = field(default_factory=wandb_logging.WandbRun)
     #: Called after every iteration with the row and the checkpoint saved in it (Tune trials).
     report: Callable[[dict[str, Any], Path | None], None] | None = None
+    tensorboard: TensorBoardWriter = field(
+        default_factory=lambda: TensorBoardWriter(Path(), enabled=False)
+    )
 
 
 def _load(opts: TrainOptions) -> tuple[ExperimentSpec, Path | None]:
@@ -115,6 +119,7 @@ def _iterate(algo: Any, state: RunState, writer: rundir.MetricsWriter, echo: Cal
         row = headline(result, elapsed, state.agents)
         scalars = {"elapsed_s": elapsed, **flatten_scalars(result)}
         writer.append(row, scalars)
+        state.tensorboard.write(row, scalars)
         state.wandb.log(row, scalars)
         state.last_row = row
         echo(format_progress(row))
@@ -259,7 +264,7 @@ def run_experiment(
     echo(f"run directory: {run_dir}")
     algo = config.build_algo()
     _record_placement(algo, run_dir, echo)
-    tracker = wandb_logging.WandbRun()
+    tracker, state = wandb_logging.WandbRun(), None
     try:
         tracker = wandb_logging.start(spec, run_dir, echo)
         counters = ckpt.Counters(0, 0, 0.0)
@@ -267,6 +272,7 @@ def run_experiment(
             counters = restore_checkpoint(algo, resume_from, echo)
             rundir.truncate_metrics(run_dir, counters.iteration)
         state = RunState(run_dir, spec, agents, counters, wandb=tracker, report=report)
+        state.tensorboard = TensorBoardWriter(run_dir, spec.reporting.get("tensorboard", True))
         writer = rundir.MetricsWriter(run_dir, progress_columns(agents))
         with stop_signals_interrupt() as received:
             try:
@@ -282,4 +288,6 @@ def run_experiment(
         return summary
     finally:
         tracker.finish()  # flushes an interrupted or failed run too
+        if state is not None:
+            state.tensorboard.close()
         algo.stop()

@@ -131,6 +131,7 @@ class ReportingRules(_Rules):
     min_train_timesteps_per_iteration: NonNegInt | None = None
     min_time_s_per_iteration: NonNegFloat | None = None
     metrics_num_episodes_for_smoothing: PosInt | None = None
+    tensorboard: bool | None = None  # ours: TensorBoard event files (default on)
 
 
 RULES: dict[str, type[_Rules]] = {
@@ -148,7 +149,7 @@ RULES: dict[str, type[_Rules]] = {
 SECTIONS = tuple(RULES)
 
 #: Keys of ours (not RLlib kwargs), removed before the builder call.
-OWN_KEYS = {"multi_agent": {"sharing", "groups"}}
+OWN_KEYS = {"multi_agent": {"sharing", "groups"}, "reporting": {"tensorboard"}}
 
 _PYTHON = "needs Python code, which specs never hold; the algorithm sets it"
 BLOCKED: dict[str, dict[str, str]] = {

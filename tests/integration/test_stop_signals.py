@@ -83,3 +83,4 @@ def test_a_stop_signal_saves_a_checkpoint_and_prints_the_resume_command(
         p for p in (run_dir / "checkpoints").iterdir() if p.name.startswith("checkpoint_")
     ]
     assert checkpoints, out[-3000:]
+    assert any((run_dir / "tensorboard").iterdir())  # event files, on by default
