@@ -203,6 +203,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("name", nargs="?", help="an env of the catalog")
     bench_cli.add_parser(sub)
+    p = sub.add_parser(
+        "plot",
+        help="several runs' learning curves on one figure",
+        description="Draw the learning curves of run directories (or folders of them, or "
+        "marl bench result JSONs); runs of one spec with different seeds become a mean "
+        "curve with a 95%% bootstrap band.",
+    )
+    p.add_argument("runs", nargs="+", type=Path, help="run directories, folders, bench JSONs")
+    p.add_argument("--out", type=Path, default=Path("curves.png"), help="figure (curves.png)")
+    p = sub.add_parser(
+        "report",
+        help="final and best returns of runs: IQM and 95% CIs over seeds",
+        description="Print a Markdown table of each group of runs' final and best team "
+        "return: the interquartile mean over seeds with a 95%% stratified bootstrap interval.",
+    )
+    p.add_argument("runs", nargs="+", type=Path, help="run directories, folders, bench JSONs")
     sub.add_parser("algos", help="list the algorithms", description="List the algorithms.")
     p = sub.add_parser(
         "export",
@@ -362,6 +378,20 @@ def cmd_envs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plot(args: argparse.Namespace) -> int:
+    from rl_apps.compare import plot
+
+    print(f"wrote {plot(args.runs, args.out)}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from rl_apps.compare import report
+
+    print(report(args.runs))
+    return 0
+
+
 def cmd_algos(args: argparse.Namespace) -> int:
     from rl_apps.catalog import algo_table
 
@@ -401,6 +431,8 @@ COMMANDS = {
     "validate": cmd_validate,
     "envs": cmd_envs,
     "algos": cmd_algos,
+    "plot": cmd_plot,
+    "report": cmd_report,
     "bench": bench_cli.cmd_bench,
     "export": cmd_export,
 }
