@@ -13,7 +13,18 @@ from rl_apps import cli
 from ..conftest import QUICKSTART, ROOT, TINY
 from .helpers import expect, run_marl
 
-SUBCOMMANDS = ["train", "eval", "inspect", "validate", "envs", "algos", "bench", "export"]
+SUBCOMMANDS = [
+    "train",
+    "eval",
+    "inspect",
+    "validate",
+    "envs",
+    "algos",
+    "bench",
+    "export",
+    "plot",
+    "report",
+]
 BENCH_COMMANDS = ["run", "envs", "table", "profile", "scaling", "learner-cost"]
 
 
