@@ -214,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("curves.png"), help="figure (curves.png)")
     p = sub.add_parser(
         "report",
-        help="final and best returns of runs: IQM and 95% CIs over seeds",
+        help="final and best returns of runs: IQM and 95%% CIs over seeds",
         description="Print a Markdown table of each group of runs' final and best team "
         "return: the interquartile mean over seeds with a 95%% stratified bootstrap interval.",
     )
