@@ -19,9 +19,27 @@ BASE_COLUMNS = [
 ]
 
 
+def sides(agents: list[str]) -> dict[str, list[str]]:
+    """The sides of a competitive or mixed game; empty when every agent is on one side.
+
+    Agents are grouped by name prefix (``adversary_0`` -> ``adversary``).
+
+    On the team view the agents are the teams themselves (one side each).
+    """
+    groups: dict[str, list[str]] = {}
+    for agent in agents:
+        groups.setdefault(agent.rsplit("_", 1)[0], []).append(agent)
+    return groups if len(groups) > 1 else {}
+
+
 def progress_columns(agents: list[str]) -> list[str]:
-    """progress.csv columns: the headline numbers, then each agent's mean return."""
-    return BASE_COLUMNS + [f"return_{agent}" for agent in agents]
+    """progress.csv columns: the headline numbers, each side's return, each agent's return.
+
+    Sides only in competitive and mixed games, where the summed team return adds opponents
+    together.
+    """
+    side_columns = [f"team_return_{side}" for side in sides(agents)]
+    return BASE_COLUMNS + side_columns + [f"return_{agent}" for agent in agents]
 
 
 def _get(result: dict[str, Any], *path: str, default: Any = None) -> Any:
@@ -61,6 +79,9 @@ def headline(result: dict[str, Any], elapsed_s: float, agents: list[str]) -> dic
     agent_returns = runners.get("agent_episode_returns_mean", {}) or {}
     for agent in agents:
         row[f"return_{agent}"] = _finite(agent_returns.get(agent))
+    for side, members in sides(agents).items():
+        values = [row[f"return_{m}"] for m in members]
+        row[f"team_return_{side}"] = None if None in values else sum(values)
     return row
 
 
@@ -86,12 +107,20 @@ def flatten_scalars(result: dict[str, Any], prefix: str = "") -> dict[str, float
 
 
 def format_progress(row: dict[str, Any]) -> str:
-    """One human-readable progress line."""
-    ret = row["team_return_mean"]
-    ret_text = f"{ret:9.2f}" if ret is not None else "      n/a"
+    """One human-readable progress line (each side's return in competitive games)."""
     rate = row["steps_per_s"] or 0.0
     minutes, seconds = divmod(int(row["elapsed_s"]), 60)
+    side_keys = [k for k in row if k.startswith("team_return_") and k != "team_return_mean"]
+    if side_keys:
+        returns = " ".join(f"{k[len('team_return_') :]} {_text(row[k]).strip()}" for k in side_keys)
+        returns = f"returns {returns}"
+    else:
+        returns = f"team return {_text(row['team_return_mean'])}"
     return (
         f"iter {row['iteration']:4d} | env steps {row['env_steps']:>10,} | "
-        f"team return {ret_text} | {rate:7,.0f} steps/s | elapsed {minutes:3d}m{seconds:02d}s"
+        f"{returns} | {rate:7,.0f} steps/s | elapsed {minutes:3d}m{seconds:02d}s"
     )
+
+
+def _text(value: float | None) -> str:
+    return f"{value:9.2f}" if value is not None else "      n/a"

@@ -33,8 +33,20 @@ def plot_learning_curve(rows: list[dict[str, str]], out: Path, title: str) -> Pa
         return None
     steps, returns = zip(*points)
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
-    ax.plot(steps, returns, lw=1.0, alpha=0.35, label="per iteration")
-    ax.plot(steps, rolling_mean(list(returns), SMOOTHING), lw=2.0, label=f"mean of {SMOOTHING}")
+    sides = [k for k in rows[0] if k.startswith("team_return_") and k != "team_return_mean"]
+    if sides:  # a competitive or mixed game: each side's return, not their sum
+        for key in sides:
+            side = [
+                (float(r["env_steps"]), float(r[key])) for r in rows if r.get(key) not in (None, "")
+            ]
+            if side:
+                xs, ys = zip(*side)
+                ax.plot(
+                    xs, rolling_mean(list(ys), SMOOTHING), lw=2.0, label=key[len("team_return_") :]
+                )
+    else:
+        ax.plot(steps, returns, lw=1.0, alpha=0.35, label="per iteration")
+        ax.plot(steps, rolling_mean(list(returns), SMOOTHING), lw=2.0, label=f"mean of {SMOOTHING}")
     ax.legend(loc="lower right", fontsize=8)
     ax.set_xlabel("env steps")
     ax.set_ylabel("mean team return")

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from rl_apps.bench.table import END, START, results_table, update_readme
+from rl_apps.errors import SpecError
 
 
 def report(name, eval_mean, met):
@@ -46,5 +47,5 @@ def test_table_rows_and_readme_update(tmp_path):
     text = readme.read_text()
     assert "old" not in text and table in text and text.startswith("intro") and "outro" in text
     readme.write_text("no markers")
-    with pytest.raises(ValueError, match="markers"):
+    with pytest.raises(SpecError, match="markers"):
         update_readme(readme, table)
