@@ -111,8 +111,8 @@ def _save(algo: Any, state: RunState) -> Path:
 
 
 def _iterate(algo: Any, state: RunState, writer: rundir.MetricsWriter, echo: Callable) -> str:
-    session_start = time.monotonic()
-    frequency = state.spec.checkpoint.frequency
+    session_start = last_save = time.monotonic()
+    frequency, every_s = state.spec.checkpoint.frequency, state.spec.checkpoint.every_s
     while True:
         result = algo.train()
         elapsed = state.start_counters.elapsed_s + time.monotonic() - session_start
@@ -132,8 +132,13 @@ def _iterate(algo: Any, state: RunState, writer: rundir.MetricsWriter, echo: Cal
             )
         reason = _stop_reached(state.spec, row)
         saved = None
-        if (frequency and row["iteration"] % frequency == 0) or (reason and state.report):
-            saved = _save(algo, state)
+        by_time = every_s is not None and time.monotonic() - last_save >= every_s
+        if (
+            (frequency and row["iteration"] % frequency == 0)
+            or by_time
+            or (reason and state.report)
+        ):
+            saved, last_save = _save(algo, state), time.monotonic()
             echo(f"  checkpoint: {saved}")
         if state.report is not None:
             state.report(row, saved)

@@ -57,10 +57,15 @@ class StopSpec(BaseModel):
 
 
 class CheckpointSpec(BaseModel):
-    """``checkpoint:`` — every ``frequency`` iterations (0: only at the end), ``keep`` newest."""
+    """``checkpoint:`` — by iterations and by wall time; the ``keep`` newest kept.
+
+    Every ``frequency`` iterations (0: only at the end) and at least every ``every_s`` seconds
+    of wall time (null: never by time), so a killed run loses at most that much.
+    """
 
     model_config = ConfigDict(extra="forbid")
     frequency: Annotated[int, Field(ge=0)] = 10
+    every_s: Annotated[float, Field(gt=0)] | None = 600.0
     keep: Annotated[int, Field(gt=0)] = 3
 
 
