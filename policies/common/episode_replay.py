@@ -116,20 +116,19 @@ class EpisodeReplay:
         self.rng = np.random.default_rng(seed)
         self.added_episodes = 0
         self.added_steps = 0
+        self.steps = 0  # steps of the stored episodes, kept as episodes come and go
 
     def __len__(self) -> int:
         return len(self.episodes)
-
-    @property
-    def steps(self) -> int:
-        """Steps of the stored episodes."""
-        return sum(len(e) for e in self.episodes)
 
     def add(self, episode: TeamEpisode) -> None:
         """Stores a finished episode (empty ones are ignored)."""
         if len(episode) == 0:
             return
+        if len(self.episodes) == self.episodes.maxlen:
+            self.steps -= len(self.episodes[0])  # the append below evicts it
         self.episodes.append(episode)
+        self.steps += len(episode)
         self.added_episodes += 1
         self.added_steps += len(episode)
 
