@@ -24,6 +24,7 @@ from policies.coma.math import coma_targets
 from policies.common.masking import gather_actions
 from policies.common.module_columns import ModuleColumnsConnector
 from policies.common.reward_norm import standardized_rewards
+from policies.common.terminal import ended_in_terminal_state
 
 #: The batch column of the critic's targets, ``[N, n]``.
 CRITIC_TARGETS = "coma_critic_targets"
@@ -60,7 +61,7 @@ class COMATargets(ModuleColumnsConnector):
             values = convert_to_numpy(self.bootstrap_values(module, batch, actions))  # [N, n]
         rewards = self.rewards(module, batch, episodes)  # [N] or [N, n]
         rewards = standardized_rewards(getattr(module, "reward_norm", None), rewards, ends)
-        ended = [bool(e.is_terminated) for e in episodes]
+        ended = [ended_in_terminal_state(e) for e in episodes]
         targets = self._targets(values, rewards, lengths, ended)  # [N, n]
         return {CRITIC_TARGETS: targets.astype(np.float32)}
 

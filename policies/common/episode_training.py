@@ -33,6 +33,7 @@ from ray.rllib.utils.metrics import (
 )
 
 from policies.common.episode_replay import FILLED, EpisodeAssembler, EpisodeReplay, TeamEpisode
+from policies.common.terminal import ended_in_terminal_state
 
 #: Metrics key of the replay statistics.
 EPISODE_REPLAY = "episode_replay"
@@ -49,7 +50,7 @@ def team_chunks(episodes: list[Any]) -> Iterator[tuple[str, str, bool, TeamEpiso
                 obs={k: np.asarray(v) for k, v in observations.items()},
                 actions=np.asarray(agent_episode.get_actions()),  # [L, n]
                 rewards=np.asarray(agent_episode.get_rewards(), dtype=np.float32),  # [L]
-                terminated=bool(agent_episode.is_terminated),
+                terminated=ended_in_terminal_state(agent_episode),
                 member_rewards=_member_rewards(agent_episode.get_infos()),  # [L, n] or None
             )
             yield (

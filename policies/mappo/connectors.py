@@ -26,6 +26,7 @@ from ray.rllib.utils.annotations import override
 from ray.rllib.utils.numpy import convert_to_numpy
 
 from policies.common.module_columns import ModuleColumnsConnector, loss_mask
+from policies.common.terminal import ended_in_terminal_state
 from policies.common.trajectories import Trajectories, trajectory_gae
 
 
@@ -67,7 +68,7 @@ class CentralizedGAE(ModuleColumnsConnector):
     def module_columns(self, module: Any, batch: dict, episodes: list) -> dict[str, np.ndarray]:
         layout = Trajectories(
             lengths=[len(e) for e in episodes],
-            terminated=[bool(e.is_terminated) for e in episodes],
+            terminated=[ended_in_terminal_state(e) for e in episodes],
             seq_len=module.model_config["max_seq_len"] if module.is_stateful() else None,
         )
         values = self._critic_values(module, batch, layout)  # [N], reward units

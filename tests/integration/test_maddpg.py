@@ -15,7 +15,7 @@ from env_wrappers.keys import OBS_KEY, STATE_KEY
 from env_wrappers.pettingzoo import PettingZooEnv
 from env_wrappers.team import TeamEnv
 from policies.common.contract import env_facts
-from policies.common.episode_replay import ACTIONS, FILLED, MEMBER_REWARDS
+from policies.common.episode_replay import ACTIONS, FILLED, MEMBER_REWARDS, TERMINATEDS
 from rl_apps.build import plan
 from rl_apps.spec import validate_spec
 
@@ -118,6 +118,7 @@ def test_replayed_rows_are_joint_transitions_of_one_env_step():
         assert np.array_equal(batch[MEMBER_REWARDS][:, 0, i], 10 * t + i)
     assert np.array_equal(batch["obs"][STATE_KEY][:, 0, 0], t)
     assert batch[FILLED].all()
+    assert not batch[TERMINATEDS].any()  # the time limit bootstraps (RLlib says terminated)
 
 
 @pytest.mark.parametrize(
