@@ -9,6 +9,7 @@ benchmark code is imported. The measuring modules are imported by the command th
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -149,8 +150,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from rl_apps.bench.suite import bench_spec, find_benchmarks
+    from rl_apps.bench.suite import BenchmarkInterrupted, bench_spec, find_benchmarks
     from rl_apps.errors import SpecError
+    from rl_apps.signals import exit_code
 
     paths = find_benchmarks(args.names)
     if not args.names and not args.all:
@@ -159,7 +161,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             [("", f"name the benchmarks to run, or pass --all for the whole suite ({len(paths)})")],
         )
     for path in paths:
-        report = bench_spec(path, args.out, args.runs_dir)
+        try:
+            report = bench_spec(path, args.out, args.runs_dir)
+        except BenchmarkInterrupted as stopped:
+            print(f"marl bench run: {stopped}", file=sys.stderr)
+            return exit_code(stopped.signal_name)
         summary = report["summary"]
         print(
             f"{report['name']}: eval return {summary['eval_return_mean']:.3f} "

@@ -64,6 +64,17 @@ def _rates(run_dir: Path) -> tuple[float, float]:
     )
 
 
+class BenchmarkInterrupted(Exception):
+    """A seed's training was stopped by a signal: the benchmark writes nothing and stops."""
+
+    def __init__(self, name: str, seed: int, signal_name: str | None, run_dir: str) -> None:
+        self.signal_name = signal_name
+        super().__init__(
+            f"{name}: seed {seed} was interrupted ({signal_name or 'interrupted'}); no results "
+            f"written, the remaining seeds not run (its run: {run_dir})"
+        )
+
+
 def run_seed(
     spec_path: Path, spec: ExperimentSpec, seed: int, runs_dir: Path, echo: Callable[[str], None]
 ) -> dict[str, Any]:
@@ -76,6 +87,8 @@ def run_seed(
             echo=lambda line: echo(f"[seed {seed}] {line}"),
         )
     )
+    if summary["stopped_because"] == "interrupted":
+        raise BenchmarkInterrupted(spec.name, seed, summary.get("signal"), summary["run_dir"])
     run_dir = Path(summary["run_dir"])
     rows = rundir.read_progress(run_dir)
     returns = [float(r["team_return_mean"]) for r in rows if r["team_return_mean"]]

@@ -137,3 +137,23 @@ def test_the_whole_suite_needs_all(capsys):
     assert cli.main(["bench", "run"]) == 2
     assert "or pass --all for the whole suite" in capsys.readouterr().err
     assert _ray_started() == started
+
+
+def test_an_interrupted_seed_stops_the_benchmark_and_writes_nothing(monkeypatch, tmp_path, capsys):
+    from rl_apps.bench import suite
+
+    spec = Path("experiments/benchmarks/pac_climbing_game.yaml").resolve()
+    trained = []
+
+    def interrupted_train(opts):
+        trained.append(opts.overrides)
+        return {"stopped_because": "interrupted", "signal": "SIGTERM", "run_dir": "runs/x"}
+
+    monkeypatch.setattr(suite, "train", interrupted_train)
+    monkeypatch.setattr(suite, "find_benchmarks", lambda names: [spec])
+    out = tmp_path / "results"
+    code = cli.main(["bench", "run", "pac_climbing_game", "--out", str(out)])
+    assert code == 143  # 128 + SIGTERM
+    assert trained == [["seed=0"]]  # the later seeds were not run
+    assert not out.exists() or not any(out.iterdir())
+    assert "seed 0 was interrupted (SIGTERM); no results written" in capsys.readouterr().err
