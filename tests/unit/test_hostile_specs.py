@@ -249,3 +249,36 @@ def test_hostile_file_via_subprocess(tmp_path, name):
     assert out.returncode == 2, out.stderr[-2000:]
     assert "Traceback" not in out.stdout + out.stderr
     assert time.monotonic() - start < 60  # includes starting Python and importing the CLI
+
+
+MANIFESTS = {
+    "truncated": '{"iteration": 1, "env_steps": 10, "elapsed_s": 1.0, "files": {',
+    "not-json": "\xff\xfe garbage",
+    "a-list": "[1, 2, 3]",
+    "iteration-string": '{"iteration": "1", "env_steps": 10, "elapsed_s": 1.0, "files": {}}',
+    "env-steps-negative": '{"iteration": 1, "env_steps": -10, "elapsed_s": 1.0, "files": {}}',
+    "elapsed-nan": '{"iteration": 1, "env_steps": 10, "elapsed_s": NaN, "files": {}}',
+    "files-list": '{"iteration": 1, "env_steps": 10, "elapsed_s": 1.0, "files": ["a"]}',
+    "huge-int": '{"iteration": ' + "9" * 5000 + ', "env_steps": 1, "elapsed_s": 1, "files": {}}',
+    "missing-keys": "{}",
+}
+
+
+def _run_dir_with_manifest(root: Path, manifest: str) -> Path:
+    run_dir = root / "run"
+    checkpoint = run_dir / "checkpoints" / "checkpoint_000001"
+    (checkpoint / "learner_group" / "learner" / "rl_module").mkdir(parents=True)
+    (run_dir / "spec.yaml").write_text(BASE)
+    (checkpoint / "spec.yaml").write_text(BASE)
+    (checkpoint / "manifest.json").write_text(manifest)
+    return run_dir
+
+
+@pytest.mark.parametrize("name", list(MANIFESTS))
+@pytest.mark.parametrize("command", ["eval", "train --resume", "export"])
+def test_bad_manifest_is_refused(tmp_path, capsys, name, command):
+    run_dir = _run_dir_with_manifest(tmp_path, MANIFESTS[name])
+    words = command.split()
+    extra = ["--out", str(tmp_path / "out")] if command == "export" else []
+    code, text, elapsed = _run(capsys, [*words, str(run_dir), *extra])
+    _assert_refused(code, text, elapsed, "manifest.json: not a")
