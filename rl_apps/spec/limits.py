@@ -250,3 +250,14 @@ def check_overrides(overrides: list[str]) -> Problems:
         for text in overrides
         if len(text.encode("utf-8", "replace")) > MAX_OVERRIDE_BYTES
     ]
+
+
+def limits_table() -> str:
+    """The Markdown tables of docs/spec-limits.md (kept in step by a unit test)."""
+    rows = ["| dotted path | valid range | why |", "|---|---|---|"]
+    rows += [f"| `{p}` | {b.text()} | {b.why} |" for p, b in BOUNDS.items()]
+    rows.append(f"| any other number | {FALLBACK.text()} | {FALLBACK.why} |")
+    lists = ["| list | items at most |", "|---|---|"]
+    lists += [f"| `{p}` | {_num(n)} |" for p, n in LIST_BOUNDS.items()]
+    lists.append(f"| any other list | {_num(MAX_LIST)} |")
+    return "\n".join(rows) + "\n\n" + "\n".join(lists) + "\n"

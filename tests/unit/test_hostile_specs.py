@@ -282,3 +282,11 @@ def test_bad_manifest_is_refused(tmp_path, capsys, name, command):
     extra = ["--out", str(tmp_path / "out")] if command == "export" else []
     code, text, elapsed = _run(capsys, [*words, str(run_dir), *extra])
     _assert_refused(code, text, elapsed, "manifest.json: not a")
+
+
+def test_docs_list_every_bound():
+    from rl_apps.spec.limits import limits_table
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "spec-limits.md").read_text()
+    for table in limits_table().strip().split("\n\n"):
+        assert table in doc, "regenerate docs/spec-limits.md from limits_table()"
