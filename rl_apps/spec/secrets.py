@@ -103,7 +103,9 @@ def find_secrets(node: Any, path: str = "", known: Iterable[str] = ()) -> Proble
     for key, value in items:
         where = f"{path}.{key}" if path else str(key)
         kind = value_kind(value, known) if isinstance(value, str) else None
-        if SECRET_KEY.search(str(key)):
+        if value_kind(str(key), known):  # the path itself would show it
+            problems.append((path or "<top>", "a key looks like a credential (not shown)"))
+        elif SECRET_KEY.search(str(key)):
             problems.append((where, "looks like a credential: never put keys or tokens in a spec"))
         elif kind:
             msg = f"value looks like {kind} (not shown): keep credentials in environment variables"

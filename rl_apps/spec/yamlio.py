@@ -20,6 +20,7 @@ from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
 
 from rl_apps.spec.limits import MAX_DEPTH, MAX_NODES, MAX_SPEC_BYTES
+from rl_apps.spec.secrets import secret_env_values, value_kind
 
 
 class SpecLoader(yaml.SafeLoader):
@@ -111,4 +112,8 @@ def describe(err: yaml.YAMLError) -> tuple[str, str]:
     mark = getattr(err, "problem_mark", None)
     where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
     problem = getattr(err, "problem", None) or type(err).__name__
+    if value_kind(
+        problem, secret_env_values()
+    ):  # PyYAML quotes tags and tokens; never a credential
+        problem = "invalid text (it looks like a credential; not shown)"
     return getattr(err, "spec_path", "").strip("."), f"invalid YAML: {where}{problem}"

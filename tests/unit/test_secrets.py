@@ -71,13 +71,21 @@ def test_secret_environment_values(monkeypatch, env_secret):
     assert env_secret in values and "abc" not in values and "not-a-secret-name" not in values
 
 
-@pytest.mark.parametrize("where", ["file", "set", "set-invalid-yaml", "set-no-equals"])
+@pytest.mark.parametrize(
+    "where", ["file", "set", "set-invalid-yaml", "set-no-equals", "key", "yaml-tag"]
+)
 def test_validate_refuses_and_never_echoes(capsys, tmp_path, env_secret, where):
     for secret in _all_sentinels(env_secret):
         if where == "file":
             code, text = _validate(capsys, tmp_path, BASE + f"wandb: {{notes: 'k {secret} k'}}\n")
         elif where == "set":
             code, text = _validate(capsys, tmp_path, BASE, f"wandb.notes=k {secret} k")
+        elif where == "key":
+            code, text = _validate(capsys, tmp_path, BASE + f"training: {{'{secret}': 1}}\n")
+        elif where == "yaml-tag":
+            if "/" in secret:
+                continue  # not a valid tag
+            code, text = _validate(capsys, tmp_path, BASE + f"x: !{secret} 1\n")
         elif where == "set-invalid-yaml":
             code, text = _validate(capsys, tmp_path, BASE, f"wandb.notes=[{secret}, ")
         else:
