@@ -11,7 +11,9 @@ to check and every problem is answered in well under a second with exit code 2:
   aliases and duplicate keys and stops at the same depth and node count while composing;
 - numbers (``check_numbers``): every number, and every numeric-looking string that RLlib's
   sections or pydantic would turn into one, is finite and inside the first matching range
-  of ``BOUNDS`` (dotted-path patterns, ``*`` matches any part), else of ``FALLBACK``.
+  of ``BOUNDS`` (dotted-path patterns, ``*`` matches any part), else of ``FALLBACK``. Env
+  options have upper bounds only: the env checks its own lower bounds when it is built once
+  by ``marl validate``, which is cheap for small values and names the option.
 
 docs/spec-limits.md lists every bound (a unit test keeps it in step with this module).
 """
@@ -41,20 +43,26 @@ DOC = "docs/spec-limits.md"
 class Bound:
     """An inclusive range of valid values, and why it is there."""
 
-    low: float
+    low: float | None  # None: left to the schema or the env (cheap to check when built)
     high: float
     why: str = ""
 
     def text(self) -> str:
-        """``[low, high]`` with readable numbers."""
+        """``[low, high]`` (or ``at most high``) with readable numbers."""
+        if self.low is None:
+            return f"at most {_num(self.high)}"
         return f"[{_num(self.low)}, {_num(self.high)}]"
+
+    def holds(self, number: float) -> bool:
+        """Whether ``number`` is in the range."""
+        return (self.low is None or self.low <= number) and number <= self.high
 
 
 SEED = Bound(0, 2**31 - 1, "NumPy and torch seeds; a Tune search adds the trial index")
-AGENTS = Bound(1, 100, "agents of an env: the world is built before training")
-COUNT = Bound(0, 100, "objects of an env (landmarks, food, evaders)")
-GRID = Bound(1, 1_000, "grid and image sides")
-STEPS = Bound(1, 1_000_000, "steps of one episode")
+AGENTS = Bound(None, 100, "agents of an env: the world is built before training")
+COUNT = Bound(None, 100, "objects of an env (landmarks, food, evaders)")
+GRID = Bound(None, 1_000, "grid and image sides")
+STEPS = Bound(None, 1_000_000, "steps of one episode")
 ACTORS = Bound(0, 1_024, "Ray actors of one kind")
 BATCH = Bound(1, 10_000_000, "timesteps of one batch")
 #: First match wins; list items are ``path.0``, ``path.1``, ...
@@ -100,11 +108,11 @@ BOUNDS: dict[str, Bound] = {
     "env.obs_range": GRID,
     "env.sight": GRID,
     "env.max_player_level": GRID,
-    "env.terrain_length": Bound(1, 10_000, "terrain cells"),
+    "env.terrain_length": Bound(None, 10_000, "terrain cells"),
     "env.max_cycles": STEPS,
     "env.max_steps": STEPS,
     "env.max_episode_steps": STEPS,
-    "env.wrappers.*.stack_size": Bound(1, 1_000, "frames kept per observation"),
+    "env.wrappers.*.stack_size": Bound(None, 1_000, "frames kept per observation"),
     "env.*": Bound(-1_000_000, 1_000_000, "any other env option"),
     "resources.env_runners": ACTORS,
     "resources.learners": ACTORS,
@@ -220,7 +228,7 @@ def number_problem(path: str, value: Any) -> str | None:
     if isinstance(number, float) and not math.isfinite(number):
         return f"must be a finite number (got {number})"
     bound = bound_for(path)
-    if not bound.low <= number <= bound.high:
+    if not bound.holds(number):
         shown = _num(number) if abs(number) < 1e30 else f"{float(number):.3g}"
         return f"{shown} is outside {bound.text()} ({bound.why}; see {DOC})"
     return None
