@@ -11,7 +11,6 @@ where the schema already names a path, its message is kept). Nothing here builds
 
 from __future__ import annotations
 
-import copy
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -193,7 +192,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     problems = check_overrides(overrides)
     if problems:
         raise SpecError("--set", problems)
-    data = copy.deepcopy(raw)
+    data = yaml.safe_load(yaml.safe_dump(raw))  # a copy with sorted keys (as spec.yaml)
     for text in overrides:
         keys, value = parse_override(text)
         node = data
