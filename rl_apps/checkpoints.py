@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 from collections.abc import Callable
@@ -152,9 +153,53 @@ def prune(root: Path, keep: int) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+#: A manifest is a few KB; anything larger is not one of ours.
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _manifest_problems(data: Any) -> list[str]:
+    """What makes ``data`` not a manifest of ours (empty: it is one)."""
+    if not isinstance(data, dict):
+        return ["must be a JSON object"]
+    problems = [
+        f"{key}: must be a whole number >= 0"
+        for key in ("iteration", "env_steps")
+        if type(data.get(key)) is not int or not 0 <= data[key] <= 10**15
+    ]
+    elapsed = data.get("elapsed_s")
+    if type(elapsed) not in (int, float) or not 0 <= elapsed < float("inf"):
+        problems.append("elapsed_s: must be a finite number >= 0")
+    files = data.get("files")
+    if not isinstance(files, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and _SHA256.fullmatch(v) for k, v in files.items()
+    ):
+        problems.append("files: must map file names to SHA-256 hex digests")
+    return problems
+
+
 def read_manifest(checkpoint: Path) -> dict[str, Any]:
-    """The manifest of a complete checkpoint."""
-    return json.loads((checkpoint / MANIFEST).read_text())
+    """The manifest of a complete checkpoint; CheckpointError if it is not a valid one."""
+    path = checkpoint / MANIFEST
+    try:
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise ValueError(f"larger than {MAX_MANIFEST_BYTES >> 20} MiB")
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError) as err:  # JSONDecodeError and UnicodeDecodeError too
+        reason = (
+            f"invalid JSON at line {err.lineno}, column {err.colno}"
+            if isinstance(err, json.JSONDecodeError)
+            else str(err)[:200]
+        )
+        raise CheckpointError(
+            f"{path}: not a readable manifest ({reason}); refusing to load it"
+        ) from None
+    problems = _manifest_problems(data)
+    if problems:
+        raise CheckpointError(
+            f"{path}: not a valid manifest; refusing to load it: " + "; ".join(problems)
+        )
+    return data
 
 
 def read_counters(checkpoint: Path) -> Counters:

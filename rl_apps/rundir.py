@@ -5,7 +5,8 @@ Layout::
     runs/<name>_<YYYYmmdd-HHMMSS>_<id>/
       spec.yaml           the resolved spec (after --set overrides and validation)
       rllib_config.json   RLlib's own dump of the AlgorithmConfig
-      meta.json           git commit, command line, versions, host, start time
+      meta.json           git commit, command line (credentials masked), versions, host,
+                          start time
       progress.csv        one row per iteration (the headline numbers)
       result.jsonl        one JSON object per iteration (every scalar metric)
       checkpoints/        see rl_apps.checkpoints
@@ -66,6 +67,14 @@ def git_commit() -> dict[str, Any]:
     return {"commit": commit or "unknown", "dirty": dirty}
 
 
+def redacted_argv(argv: list[str]) -> list[str]:
+    """The command line with every credential-like part masked (for meta.json)."""
+    from rl_apps.spec.secrets import redact, secret_env_values
+
+    known = secret_env_values()
+    return [redact(arg, known) for arg in argv]
+
+
 def write_metadata(run_dir: Path, spec: dict[str, Any], rllib_config: dict[str, Any]) -> None:
     """Writes the resolved spec, RLlib's config dump and meta.json."""
     import ray
@@ -75,7 +84,7 @@ def write_metadata(run_dir: Path, spec: dict[str, Any], rllib_config: dict[str, 
     (run_dir / "rllib_config.json").write_text(json.dumps(rllib_config, indent=1, default=repr))
     meta = {
         **git_commit(),
-        "command": sys.argv,
+        "command": redacted_argv(sys.argv),
         "python": platform.python_version(),
         "ray": ray.__version__,
         "torch": torch.__version__,

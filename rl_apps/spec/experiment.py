@@ -1,13 +1,16 @@
-"""Experiment specs: YAML loading (``yaml.safe_load`` only), ``--set`` overrides, validation.
+"""Experiment specs: YAML loading (bounded safe loading), ``--set`` overrides, validation.
 
 A spec is validated completely before Ray starts. Every problem is reported at once, each
 naming the file, the dotted path and what is wrong; ``SpecError`` makes the CLI exit with 2.
+Untrusted input is checked in stages: the shape (``limits.check_structure``: sizes, depth)
+and then credentials (``secrets.find_secrets``, never echoed) are each reported alone,
+because later messages quote values; then the schema, names, env options and RLlib's
+sections, together with every number's bound (``limits.check_numbers``: finite, in range;
+where the schema already names a path, its message is kept). Nothing here builds an env.
 """
 
 from __future__ import annotations
 
-import os
-import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -19,7 +22,10 @@ from env_wrappers.registry import ENVS, EnvError, check_env_kwargs, did_you_mean
 from policies.registry import ALGORITHMS, apply_legacy_spellings
 from rl_apps.errors import SpecError
 from rl_apps.resources import ResourcesSpec, expand_resources
-from rl_apps.spec.sections import SECTIONS, validate_section
+from rl_apps.spec import yamlio
+from rl_apps.spec.limits import check_numbers, check_overrides, check_structure
+from rl_apps.spec.secrets import find_secrets, secret_env_values, value_kind
+from rl_apps.spec.sections import SECTIONS, short_repr, validate_section
 from rl_apps.tune.spec import SchedulerSpec, TuneSpec
 
 Problems = list[tuple[str, str]]
@@ -140,26 +146,28 @@ _NESTED = {
     ("tune",): TuneSpec,
     ("tune", "scheduler"): SchedulerSpec,
 }
-#: Credential-like key names and values (wandb API keys: 40 hex digits, or ``local-...``).
-_SECRET_KEY = re.compile(r"api[_-]?key|token|secret|password|passwd|credential", re.IGNORECASE)
-_SECRET_VALUE = re.compile(r"\s*([0-9a-fA-F]{40}|local-\S+)\s*")
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Reads a YAML mapping with ``yaml.safe_load``; SpecError names the line of a syntax error."""
+    """Reads a YAML mapping with the bounded loader; SpecError names the line of an error."""
     path = Path(path)
     if not path.is_file():
         raise SpecError(str(path), [("", "no such spec file")])
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yamlio.loads(yamlio.read_text(path))
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise SpecError(str(path), [("", f"invalid YAML: {where}{problem}")]) from None
+        raise SpecError(str(path), [yamlio.describe(err)]) from None
+    except (OSError, ValueError) as err:
+        raise SpecError(str(path), [("", str(err))]) from None
     if not isinstance(data, dict):
         raise SpecError(str(path), [("", "a spec must be a YAML mapping of sections")])
     return data
+
+
+def _override_path(text: str) -> str:
+    """The dotted path of an override, safe to show (never its value)."""
+    path = text.partition("=")[0].strip()
+    return path[:80] if path and not value_kind(path) else "<override>"
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -167,16 +175,24 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     path, sep, raw = text.partition("=")
     keys = path.strip().split(".")
     if not sep or not all(keys):
-        raise SpecError("--set", [(text, "expected DOTTED.PATH=VALUE, e.g. training.lr=1e-4")])
+        where = _override_path(text) if sep else "<override>"
+        raise SpecError("--set", [(where, "expected DOTTED.PATH=VALUE, e.g. training.lr=1e-4")])
     try:
-        return keys, yaml.safe_load(raw)
+        return keys, yamlio.loads(raw)
     except yaml.YAMLError as err:
-        raise SpecError("--set", [(path, f"value is not valid YAML: {err}")]) from None
+        inner, msg = yamlio.describe(err)
+        where = ".".join(p for p in (_override_path(text), inner) if p)
+        raise SpecError(
+            "--set", [(where, msg.replace("invalid YAML", "value is not valid YAML"))]
+        ) from None
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Returns a copy of ``raw`` with each ``--set`` override applied at its dotted path."""
-    data = yaml.safe_load(yaml.safe_dump(raw))
+    problems = check_overrides(overrides)
+    if problems:
+        raise SpecError("--set", problems)
+    data = yaml.safe_load(yaml.safe_dump(raw))  # a copy with sorted keys (as spec.yaml)
     for text in overrides:
         keys, value = parse_override(text)
         node = data
@@ -184,26 +200,9 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
             node = node.setdefault(key, {})
             if not isinstance(node, dict):
                 where = ".".join(keys[: depth + 1])
-                raise SpecError("--set", [(text, f"{where} is not a mapping")])
+                raise SpecError("--set", [(_override_path(text), f"{where} is not a mapping")])
         node[keys[-1]] = value
     return data
-
-
-def find_secrets(node: Any, path: str = "", known: tuple[str, ...] = ()) -> Problems:
-    """Paths whose key or value looks like a credential, or contains one of ``known``."""
-    items = node.items() if isinstance(node, dict) else enumerate(node)
-    problems: Problems = []
-    for key, value in items:
-        where = f"{path}.{key}" if path else str(key)
-        if _SECRET_KEY.search(str(key)):
-            problems.append((where, "looks like a credential: never put keys or tokens in a spec"))
-        elif isinstance(value, str) and (
-            _SECRET_VALUE.fullmatch(value) or any(len(k) >= 16 and k in value for k in known)
-        ):
-            problems.append((where, "value looks like an API key: use WANDB_API_KEY instead"))
-        elif isinstance(value, dict | list):
-            problems += find_secrets(value, where, known)
-    return problems
 
 
 def _pydantic_problems(err: ValidationError) -> Problems:
@@ -218,7 +217,7 @@ def _pydantic_problems(err: ValidationError) -> Problems:
         elif e["type"] == "missing":
             problems.append((path, "required key is missing"))
         else:
-            problems.append((path, f"{e['msg']} (got {e.get('input')!r})"))
+            problems.append((path, f"{e['msg']} (got {short_repr(e.get('input'))})"))
     return problems
 
 
@@ -246,7 +245,7 @@ def _check_names(raw: dict[str, Any]) -> Problems:
 
 def _check_sections(raw: dict[str, Any]) -> tuple[dict[str, dict], Problems]:
     """Validates every section against the algorithm's config (when the algo is known)."""
-    if raw.get("algo") not in ALGORITHMS:
+    if not isinstance(raw.get("algo"), str) or raw["algo"] not in ALGORITHMS:
         return {}, []
     entry = ALGORITHMS[raw["algo"]]
     config = entry.new_config()
@@ -281,15 +280,31 @@ def _check_algo_options(entry: Any, sections: dict[str, dict]) -> Problems:
             hint = did_you_mean(key, list(defaults))
             problems.append((path, f"unknown key{hint}; {entry.name} reads: {', '.join(defaults)}"))
         elif type(value) is not type(defaults[key]):
-            problems.append((path, f"must be like {defaults[key]!r} (got {value!r})"))
+            problems.append((path, f"must be like {defaults[key]!r} (got {short_repr(value)})"))
     return problems
+
+
+def _shape_and_secret_problems(raw: dict[str, Any]) -> Problems:
+    """Shape first, then credentials: the first stage with problems (reported alone)."""
+    return check_structure(raw) or find_secrets(raw, known=secret_env_values())
+
+
+def _merge_number_problems(numbers: Problems, others: Problems) -> Problems:
+    """All problems, once per path: the schema's message wins over the numeric bound's."""
+    covered = {path for path, _ in others}
+
+    def said(path: str) -> bool:
+        parts = path.split(".")
+        return any(".".join(parts[:n]) in covered for n in range(1, len(parts) + 1))
+
+    return others + [(path, msg) for path, msg in numbers if not said(path)]
 
 
 def validate_spec(raw: dict[str, Any], source: str) -> ExperimentSpec:
     """Validates a raw spec mapping completely; raises SpecError listing every problem."""
-    secrets_found = find_secrets(raw, known=(os.environ.get("WANDB_API_KEY", "").strip(),))
-    if secrets_found:  # alone: other messages may quote the offending value
-        raise SpecError(source, secrets_found)
+    early = _shape_and_secret_problems(raw)
+    if early:  # alone: other messages may quote the offending value
+        raise SpecError(source, early)
     raw, notes = apply_legacy_spellings(raw)
     raw, problems, resource_notes = expand_resources(raw)
     for note in notes + resource_notes:
@@ -301,7 +316,7 @@ def validate_spec(raw: dict[str, Any], source: str) -> ExperimentSpec:
         problems += _pydantic_problems(err)
     problems += _check_names(raw)
     cleaned, found = _check_sections(raw)
-    problems += found
+    problems = _merge_number_problems(check_numbers(raw), problems + found)
     if problems or spec is None:
         raise SpecError(source, problems)
     for section, values in cleaned.items():

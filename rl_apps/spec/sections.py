@@ -205,13 +205,15 @@ def _type_problem(value: Any, default: Any) -> str | None:
     if default is None or value is None:
         return None
     if isinstance(default, bool):
-        return None if isinstance(value, bool) else f"must be true or false (got {value!r})"
+        return (
+            None if isinstance(value, bool) else f"must be true or false (got {short_repr(value)})"
+        )
     if isinstance(default, (int, float)):
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        return None if ok else f"must be a number (got {value!r})"
+        return None if ok else f"must be a number (got {short_repr(value)})"
     for kind, name in ((str, "a string"), (list, "a list"), (dict, "a mapping")):
         if isinstance(default, kind) and not isinstance(value, kind):
-            return f"must be {name} (got {value!r})"
+            return f"must be {name} (got {short_repr(value)})"
     return None
 
 
@@ -262,10 +264,18 @@ def validate_section(
     return checked, problems
 
 
+def short_repr(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters (a message never quotes a huge input)."""
+    if isinstance(value, list | dict | tuple) and len(value) > 20:
+        return f"a {type(value).__name__} of {len(value)} items"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _join(section: str, loc: tuple) -> str:
     parts = [str(p) for p in loc if not str(p).startswith(("function-", "literal["))]
     return ".".join([section, *parts[:1]])
 
 
 def _pydantic_msg(error: dict) -> str:
-    return f"{error['msg']} (got {error.get('input')!r})"
+    return f"{error['msg']} (got {short_repr(error.get('input'))})"

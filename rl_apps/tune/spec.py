@@ -33,6 +33,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SAMPLERS = ("grid", "choice", "uniform", "loguniform", "randint")
+#: Trials of one search at most (num_samples times the grid's points).
+MAX_TRIALS = 10_000
+#: Values validated before a search at most (every grid and choice value, both range ends).
+MAX_EDGE_VALUES = 1_000
 #: The metrics every trial reports (progress.csv's columns; per-agent ``return_<agent>`` too).
 METRICS = (
     "team_return_mean",
@@ -122,6 +126,15 @@ class TuneSpec(BaseModel):
             raise ValueError(
                 f"metric {self.metric!r} is not reported; use one of {', '.join(METRICS)} "
                 "or return_<agent>"
+            )
+        if self.trial_count() > MAX_TRIALS:
+            raise ValueError(
+                f"the search would run {self.trial_count():_} trials; at most {MAX_TRIALS:_}"
+            )
+        edges = sum(len(dim.edge_values()) for dim in self.search_space.values())
+        if edges > MAX_EDGE_VALUES:
+            raise ValueError(
+                f"the space lists {edges:_} values to check; at most {MAX_EDGE_VALUES:_}"
             )
         grids = [path for path, dim in self.search_space.items() if dim.kind == "grid"]
         if grids and self.search_alg == "optuna":
