@@ -113,6 +113,8 @@ ENVS: dict[str, EnvEntry] = {
         _mpe("simple_reference", 3, "MPE: agents guide each other to landmarks", "mixed"),
         _mpe("simple_adversary", 3, "MPE: agents mislead an adversary (competitive)", "individual"),
         _mpe("simple_tag", 3, "MPE: predators chase prey (competitive)", "individual"),
+        _mpe("simple_push", 3, "MPE: keep-away, an adversary pushes an agent off", "individual"),
+        _mpe("simple_crypto", 3, "MPE: covert communication, Alice and Bob vs Eve", "individual"),
         _ours("linear_game", "matrix", "matrix game [[1,5],[5,9]], one step", "shared"),
         _ours("monotonic_game", "matrix", "matrix game [[0,0],[0,10]], one step", "shared"),
         _ours("climbing_game", "matrix", "climbing matrix game (optimum 11), one step", "shared"),

@@ -133,8 +133,16 @@ def test_replayed_rows_are_joint_transitions_of_one_env_step():
         ({"name": "simple_tag", "max_cycles": 10}, {"critic": "local"}, {}),
         ({"name": "simple_spread", "max_cycles": 10}, {"gumbel_estimator": "gapped"}, {}),
         ({"name": "simple_spread", "max_cycles": 10}, {"others_actions": "current"}, {}),
+        ({"name": "simple_crypto", "max_cycles": 10, "continuous_actions": True}, {}, {}),
     ],
-    ids=["adversary-individual", "spread-continuous-shared", "tag-ddpg", "gapped", "current"],
+    ids=[
+        "adversary-individual",
+        "spread-continuous-shared",
+        "tag-ddpg",
+        "gapped",
+        "current",
+        "crypto-continuous",
+    ],
 )
 def test_maddpg_trains_and_logs_its_metrics(env, training, model_config):
     raw_spec = spec(env, **training)
