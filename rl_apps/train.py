@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
+from rl_apps import actor_weights, placement, rundir, wandb_logging
 from rl_apps import checkpoints as ckpt
-from rl_apps import placement, rundir, wandb_logging
 from rl_apps.build import plan
 from rl_apps.checkpoint_trust import private_copy
 from rl_apps.errors import RunError, SpecError
@@ -104,7 +104,7 @@ def _save(algo: Any, state: RunState) -> Path:
     path = ckpt.save_checkpoint(
         state.run_dir,
         counters,
-        write=lambda p: algo.save_to_path(str(p)),
+        write=actor_weights.algorithm_writer(algo),
         spec_text=(state.run_dir / rundir.SPEC_FILE).read_text(),
         keep=state.spec.checkpoint.keep,
     )
