@@ -1,24 +1,26 @@
 """Crash-safe checkpoints in a run directory.
 
 A checkpoint is written into a hidden ``.partial-*`` directory, completed by a
-``manifest.json`` (training counters and the SHA-256 of every file), and only then renamed to
+``manifest.json`` (training counters and the SHA-256 of every file; signed when
+``MARL_CHECKPOINT_KEY`` is set, see ``rl_apps.checkpoint_trust``), and only then renamed to
 ``checkpoint_NNNNNN``: a rename is atomic, so a crash mid-save leaves a partial directory that
-is never mistaken for a checkpoint (it is removed at the next save). ``keep`` bounds how many
-complete checkpoints stay; older ones are deleted only after a newer one is complete.
+is never mistaken for a checkpoint. ``keep`` bounds how many complete checkpoints stay; older
+ones are deleted only after a newer one is complete, and are first renamed to
+``.deleting-*``, so a kill during the deletion never leaves a half-deleted directory that
+looks like a checkpoint. ``remove_leftovers`` (at the start of a resume and before every
+save) removes both kinds of leftover.
 
-Checkpoints hold pickles, and loading a pickle runs code. ``verify_checkpoint`` refuses a
-checkpoint whose files differ from its manifest (a changed, missing or added file) before
-anything is unpickled; ``--trust-checkpoint`` skips the check. The manifest proves integrity
-(corruption, a swapped or injected file), not authorship: whoever can rewrite the files can
-rewrite the manifest too, so only load checkpoints from places you control.
+Checkpoints hold pickles (RLlib's state), and loading a pickle runs code. Besides them, each
+checkpoint holds the actors' weights as safetensors and the spec as YAML: ``eval``,
+``export`` and ``inspect`` read only those (``rl_apps.actor_weights``) and never unpickle.
+``train --resume`` needs RLlib's whole state: it restores from a verified private copy
+(``checkpoint_trust.private_copy``). ``--trust-checkpoint`` skips the hash and signature
+checks, never the refusal of links.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import re
 import shutil
 import sys
 from collections.abc import Callable
@@ -26,11 +28,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from rl_apps import checkpoint_trust as trust_checks
+from rl_apps.checkpoint_trust import MANIFEST, file_hashes, write_manifest
+from rl_apps.checkpoint_trust import sha256_of as sha256_of  # re-exported
 from rl_apps.errors import CheckpointError
 
-MANIFEST = "manifest.json"
 PREFIX = "checkpoint_"
 PARTIAL = ".partial-"
+#: An old checkpoint being deleted (renamed first, so it never looks complete).
+DELETING = ".deleting-"
 SPEC_COPY = "spec.yaml"
 
 
@@ -46,23 +52,6 @@ class Counters:
 def checkpoint_dir(run_dir: Path) -> Path:
     """Where a run keeps its checkpoints."""
     return run_dir / "checkpoints"
-
-
-def sha256_of(path: Path) -> str:
-    """The SHA-256 hex digest of a file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _file_hashes(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): sha256_of(p)
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != MANIFEST
-    }
 
 
 def _fsync_tree(root: Path) -> None:
@@ -96,12 +85,11 @@ def save_checkpoint(
     final = root / f"{PREFIX}{counters.iteration:06d}"
     if (final / MANIFEST).is_file():
         return final
-    remove_partials(root)
+    remove_leftovers(run_dir)
     partial = root / f"{PARTIAL}{final.name}"
     write(partial)
     (partial / SPEC_COPY).write_text(spec_text)
-    manifest = {**asdict(counters), "files": _file_hashes(partial)}
-    (partial / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    write_manifest(partial, {**asdict(counters), "files": file_hashes(partial)})
     _fsync_tree(partial)
     if final.exists():  # an incomplete leftover from a crashed run with the same name
         shutil.rmtree(final)
@@ -110,10 +98,21 @@ def save_checkpoint(
     return final
 
 
-def remove_partials(root: Path) -> None:
-    """Deletes partial checkpoints left by a crash."""
-    for leftover in root.glob(f"{PARTIAL}*"):
+def remove_leftovers(run_dir: Path) -> list[Path]:
+    """Deletes what a crash or kill left in a run's checkpoints; returns what it removed.
+
+    Partial checkpoints (a crash mid-save), checkpoints renamed for deletion (a kill during
+    pruning), and ``checkpoint_*`` directories without a manifest (a kill while an older
+    version deleted a checkpoint in place).
+    """
+    root = checkpoint_dir(run_dir)
+    if not root.is_dir():
+        return []
+    doomed = [*root.glob(f"{PARTIAL}*"), *root.glob(f"{DELETING}*")]
+    doomed += [p for p in root.glob(f"{PREFIX}*") if p.is_dir() and not (p / MANIFEST).exists()]
+    for leftover in doomed:
         shutil.rmtree(leftover, ignore_errors=True)
+    return doomed
 
 
 def complete_checkpoints(run_dir: Path) -> list[Path]:
@@ -150,101 +149,56 @@ def prune(root: Path, keep: int) -> None:
     """Deletes all but the ``keep`` newest complete checkpoints."""
     found = complete_checkpoints(root.parent)
     for old in found[:-keep] if keep > 0 else []:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-#: A manifest is a few KB; anything larger is not one of ours.
-MAX_MANIFEST_BYTES = 16 * 1024 * 1024
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-def _manifest_problems(data: Any) -> list[str]:
-    """What makes ``data`` not a manifest of ours (empty: it is one)."""
-    if not isinstance(data, dict):
-        return ["must be a JSON object"]
-    problems = [
-        f"{key}: must be a whole number >= 0"
-        for key in ("iteration", "env_steps")
-        if type(data.get(key)) is not int or not 0 <= data[key] <= 10**15
-    ]
-    elapsed = data.get("elapsed_s")
-    if type(elapsed) not in (int, float) or not 0 <= elapsed < float("inf"):
-        problems.append("elapsed_s: must be a finite number >= 0")
-    files = data.get("files")
-    if not isinstance(files, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) and _SHA256.fullmatch(v) for k, v in files.items()
-    ):
-        problems.append("files: must map file names to SHA-256 hex digests")
-    return problems
+        doomed = root / f"{DELETING}{old.name}"
+        os.rename(old, doomed)  # atomic: never a half-deleted checkpoint_* directory
+        shutil.rmtree(doomed, ignore_errors=True)
 
 
 def read_manifest(checkpoint: Path) -> dict[str, Any]:
-    """The manifest of a complete checkpoint; CheckpointError if it is not a valid one."""
+    """The manifest of a complete checkpoint (not verified: see ``verify_checkpoint``)."""
     path = checkpoint / MANIFEST
     try:
-        if path.stat().st_size > MAX_MANIFEST_BYTES:
-            raise ValueError(f"larger than {MAX_MANIFEST_BYTES >> 20} MiB")
-        data = json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, ValueError) as err:  # JSONDecodeError and UnicodeDecodeError too
-        reason = (
-            f"invalid JSON at line {err.lineno}, column {err.colno}"
-            if isinstance(err, json.JSONDecodeError)
-            else str(err)[:200]
+        if path.stat().st_size > trust_checks.MAX_MANIFEST_BYTES:
+            raise CheckpointError(f"{path}: not a readable manifest (too large); refusing it")
+        data = path.read_bytes()
+    except OSError as err:
+        raise CheckpointError(f"{path}: not a readable manifest ({err.strerror})") from None
+    return trust_checks.parse_manifest(data, checkpoint)
+
+
+def counters_of(manifest: dict[str, Any], checkpoint: Path) -> Counters:
+    """The training counters in a manifest; CheckpointError if they are missing or bad."""
+    try:
+        counters = Counters(
+            int(manifest["iteration"]), int(manifest["env_steps"]), float(manifest["elapsed_s"])
         )
-        raise CheckpointError(
-            f"{path}: not a readable manifest ({reason}); refusing to load it"
-        ) from None
-    problems = _manifest_problems(data)
-    if problems:
-        raise CheckpointError(
-            f"{path}: not a valid manifest; refusing to load it: " + "; ".join(problems)
-        )
-    return data
+    except (KeyError, TypeError, ValueError):
+        counters = None
+    if counters is None or counters.iteration < 0 or counters.env_steps < 0:
+        raise CheckpointError(f"{checkpoint}: {MANIFEST} has no valid training counters")
+    return counters
 
 
 def read_counters(checkpoint: Path) -> Counters:
     """The training counters stored in a checkpoint's manifest."""
-    data = read_manifest(checkpoint)
-    return Counters(data["iteration"], data["env_steps"], data["elapsed_s"])
+    return counters_of(read_manifest(checkpoint), checkpoint)
 
 
 def module_dir(checkpoint: Path) -> Path:
-    """The MultiRLModule inside an algorithm checkpoint."""
+    """The MultiRLModule inside an algorithm checkpoint (RLlib's pickles)."""
     return checkpoint / "learner_group" / "learner" / "rl_module"
 
 
 def manifest_mismatches(checkpoint: Path) -> list[str]:
     """Problems between a checkpoint's files and its manifest (empty: they match)."""
-    expected: dict[str, str] = read_manifest(checkpoint).get("files", {})
-    actual = _file_hashes(checkpoint)
-    problems = [f"{name}: missing" for name in sorted(set(expected) - set(actual))]
-    problems += [f"{name}: not in the manifest" for name in sorted(set(actual) - set(expected))]
-    problems += [
-        f"{name}: SHA-256 differs from the manifest"
-        for name in sorted(set(expected) & set(actual))
-        if expected[name] != actual[name]
-    ]
-    return problems
+    return trust_checks.mismatches(checkpoint, read_manifest(checkpoint).get("files", {}))
 
 
 def verify_checkpoint(checkpoint: Path, trust: bool = False) -> None:
-    """Raises CheckpointError unless every file matches the manifest (or ``trust``).
+    """Raises CheckpointError unless the checkpoint may be loaded.
 
-    Args:
-        checkpoint: A complete checkpoint directory.
-        trust: Skip the check (``--trust-checkpoint``).
-
+    Links and special files are always refused; unless ``trust`` (``--trust-checkpoint``),
+    so are a missing manifest, a missing or bad signature when ``MARL_CHECKPOINT_KEY`` is
+    set, and any file that differs from the manifest.
     """
-    if trust:
-        return
-    if not (checkpoint / MANIFEST).is_file():
-        raise CheckpointError(f"{checkpoint}: no {MANIFEST}; refusing to load it")
-    problems = manifest_mismatches(checkpoint)
-    if problems:
-        shown = "\n  ".join(problems[:10])
-        more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
-        raise CheckpointError(
-            f"{checkpoint}: files do not match {MANIFEST}; refusing to load it (checkpoints "
-            f"contain pickles that run code when loaded):\n  {shown}{more}\n"
-            "If you know where this checkpoint came from, pass --trust-checkpoint."
-        )
+    trust_checks.verify(checkpoint, trust)

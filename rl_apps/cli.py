@@ -96,8 +96,9 @@ def _add_trust(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--trust-checkpoint",
         action="store_true",
-        help="load the checkpoint even if its files do not match its SHA-256 manifest "
-        "(checkpoints contain pickles: only for checkpoints you know)",
+        help="load the checkpoint even if its files do not match its SHA-256 manifest or its "
+        "signature (MARL_CHECKPOINT_KEY); links are still refused (resume unpickles RLlib's "
+        "state: only for checkpoints you know)",
     )
 
 

@@ -5,9 +5,12 @@ policies are trained as distributions (a greedy argmax of a still-soft PPO polic
 simple_spread scored like the random policy: -83 vs -86), and taken greedily for value-based
 ones; ``--greedy``/``--stochastic`` override, and the report says which was used.
 
-Only the RLModules are restored (no Ray, no env runners, no critic is used). Reports the mean
-and std of the team return and of each agent's return, with a random-policy baseline on the
-same env and seeds, as REFERENCE.md asks of every result.
+Only the RLModules are restored (no Ray, no env runners, no critic is used), and without a
+pickle: the spec is read from the checkpoint's ``spec.yaml`` and the weights from its
+``actor_weights.safetensors``, each read once and checked against the (signed) manifest
+(``rl_apps.checkpoint_trust.read_verified``). Reports the mean and std of the team return
+and of each agent's return, with a random-policy baseline on the same env and seeds, as
+REFERENCE.md asks of every result.
 """
 
 from __future__ import annotations
@@ -20,13 +23,16 @@ from typing import Any
 
 import numpy as np
 import torch
+import yaml
 
 from env_wrappers.registry import ENVS
 from policies.common.acting import DecentralizedActors
+from rl_apps import actor_weights
 from rl_apps import checkpoints as ckpt
 from rl_apps.build import Plan, plan
-from rl_apps.errors import SpecError
-from rl_apps.spec import ExperimentSpec, load_spec
+from rl_apps.checkpoint_trust import read_verified
+from rl_apps.errors import CheckpointError, SpecError
+from rl_apps.spec import ExperimentSpec, validate_spec
 
 Policy = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -50,18 +56,37 @@ class EvalOptions:
 def check_checkpoint(path: Path, trust: bool = False) -> ExperimentSpec:
     """The spec of a complete, unmodified checkpoint written by `marl train`.
 
-    Raises SpecError if it is not one, CheckpointError if its files do not match its
-    manifest (unless ``trust``).
+    Raises SpecError if it is not one, CheckpointError if it contains a link, or (unless
+    ``trust``) its files or signature do not match its manifest, or it predates the
+    pickle-free weights file.
     """
     if not path.is_dir():
         raise SpecError(str(path), [("", "no such checkpoint directory")])
-    if not (path / ckpt.MANIFEST).is_file() or not ckpt.module_dir(path).is_dir():
+    if not (path / ckpt.MANIFEST).is_file():
         raise SpecError(
             str(path),
             [("", "not a complete checkpoint written by `marl train` (no manifest.json)")],
         )
-    ckpt.verify_checkpoint(path, trust)
-    return load_spec(path / ckpt.SPEC_COPY)
+    text = read_verified(path, [ckpt.SPEC_COPY], trust)[ckpt.SPEC_COPY]
+    if not (path / actor_weights.WEIGHTS).is_file():
+        raise CheckpointError(
+            f"{path}: no {actor_weights.WEIGHTS}: this checkpoint predates pickle-free weights, "
+            "and eval, export and inspect load no pickles; resume the run for one more "
+            "iteration (`marl train --resume RUN_DIR --set stop.training_iteration=N`) to "
+            "write a new checkpoint"
+        )
+    return _spec_from_text(text, str(path / ckpt.SPEC_COPY))
+
+
+def _spec_from_text(text: bytes, source: str) -> ExperimentSpec:
+    """A spec from the verified bytes of a checkpoint's spec.yaml (``yaml.safe_load``)."""
+    try:
+        raw = yaml.safe_load(text.decode())
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise SpecError(source, [("", f"invalid YAML: {err}")]) from None
+    if not isinstance(raw, dict):
+        raise SpecError(source, [("", "a spec must be a YAML mapping of sections")])
+    return validate_spec(raw, source)
 
 
 def _render_kwargs(spec: ExperimentSpec, render: bool) -> dict[str, Any]:
@@ -133,11 +158,18 @@ def save_gif(frames: list[np.ndarray], out: Path, fps: int = 10) -> None:
     images[0].save(out, save_all=True, append_images=images[1:], duration=1000 // fps, loop=0)
 
 
-def load_actors(checkpoint: Path, planned: Plan, env: Any, greedy: bool) -> DecentralizedActors:
-    """The checkpoint's actor modules, ready to act from local observations."""
-    from ray.rllib.core.rl_module.rl_module import RLModule
+def load_modules(checkpoint: Path, planned: Plan, env: Any, trust: bool = False) -> Any:
+    """The checkpoint's MultiRLModule, from its safetensors weights (no pickle is loaded)."""
+    data = read_verified(checkpoint, [actor_weights.WEIGHTS], trust)[actor_weights.WEIGHTS]
+    weights = actor_weights.decode(data, str(checkpoint))
+    return actor_weights.load_modules(planned, env, weights)
 
-    modules = RLModule.from_checkpoint(str(ckpt.module_dir(checkpoint)))
+
+def load_actors(
+    checkpoint: Path, planned: Plan, env: Any, greedy: bool, trust: bool = False
+) -> DecentralizedActors:
+    """The checkpoint's actor modules, ready to act from local observations."""
+    modules = load_modules(checkpoint, planned, env, trust)
     return DecentralizedActors(
         modules,
         planned.mapping,
@@ -163,7 +195,8 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
     env = planned.make_env(**_render_kwargs(spec, opts.render is not None))
     actions = opts.actions or planned.entry.eval_actions
     torch.manual_seed(opts.seed)  # stochastic evaluation repeats with the same --seed
-    actors = load_actors(opts.checkpoint, planned, env, greedy=actions == "greedy")
+    greedy = actions == "greedy"
+    actors = load_actors(opts.checkpoint, planned, env, greedy, opts.trust_checkpoint)
     frames: list | None = [] if opts.render else None
     episodes, first_actions = [], []
     for index in range(opts.episodes):

@@ -1,9 +1,9 @@
 """``marl inspect NAME CHECKPOINT [OUT]``: an algorithm's training-time view of a checkpoint.
 
 The views belong to the algorithms (``config.inspectors()``, e.g. QMIX's ``q-table`` and
-GMAC's ``value-dist``); this module restores the checkpoint's modules, builds the env the
-algorithm sees and runs the view. Asking an algorithm for a view it lacks is a spec error
-that lists the ones it has.
+GMAC's ``value-dist``); this module restores the checkpoint's modules (from its pickle-free
+weights, ``rl_apps.actor_weights``), builds the env the algorithm sees and runs the view.
+Asking an algorithm for a view it lacks is a spec error that lists the ones it has.
 """
 
 from __future__ import annotations
@@ -36,7 +36,13 @@ def check_inspector(name: str, checkpoint: Path, planned: Plan) -> Any:
 
 
 def run_inspector(
-    name: str, checkpoint: Path, planned: Plan, out: Path | None, seed: int, modules: Any = None
+    name: str,
+    checkpoint: Path,
+    planned: Plan,
+    out: Path | None,
+    seed: int,
+    modules: Any = None,
+    trust: bool = False,
 ) -> dict[str, Any]:
     """Runs inspector ``name`` of the checkpoint's algorithm; returns its JSON-ready report.
 
@@ -46,18 +52,18 @@ def run_inspector(
 
     """
     inspector = check_inspector(name, checkpoint, planned)
-    if modules is None:
-        from ray.rllib.core.rl_module.rl_module import RLModule
+    from rl_apps.evaluate import load_modules
 
-        modules = RLModule.from_checkpoint(str(ckpt.module_dir(checkpoint)))
-    env = planned.make_env()
     context = InspectContext(
         config=planned.config,
         mapping=planned.mapping,
         model_config=planned.spec.rl_module.get("model_config", {}),
         seed=seed,
     )
+    env = planned.make_env()
     try:
+        if modules is None:
+            modules = load_modules(checkpoint, planned, env, trust)
         return inspector.run(modules, env, context, out)
     except UnsupportedError as err:
         raise SpecError(str(checkpoint), [(err.path, str(err))]) from None
@@ -74,6 +80,6 @@ def inspect_checkpoint(
     checkpoint = checkpoint.resolve()  # RLlib's loader (pyarrow) needs absolute paths
     checkpoint = ckpt.resolve_checkpoint(checkpoint)  # a run directory: its latest
     planned = plan(check_checkpoint(checkpoint, trust))
-    report = run_inspector(name, checkpoint, planned, out, seed)
+    report = run_inspector(name, checkpoint, planned, out, seed, trust=trust)
     text = planned.config.inspectors()[name].text
     return report, text(report) if text else None

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rl_apps.errors import ResourceError
+from rl_apps.local_ray import restrict_token, start_local_ray
 from rl_apps.resources import gpu_fallback
 
 # Ray reads these at import time: keep a local run quiet and off the network.
@@ -143,6 +144,9 @@ def current_resources(address: str | None) -> dict[str, float] | None:
 def ray_runtime(address: str | None = None) -> Iterator[dict[str, float]]:
     """Connects to ``address`` or starts a small local Ray instance; yields its resources.
 
+    A local instance listens on 127.0.0.1 only; either way Ray's token file is made private
+    (``rl_apps.local_ray``).
+
     Shuts down only what it started, so a caller that already runs Ray (a test session,
     a notebook) keeps its instance.
     """
@@ -154,9 +158,11 @@ def ray_runtime(address: str | None = None) -> Iterator[dict[str, float]]:
         kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": level}
         if address:
             ray.init(address=address, **kwargs)
+            restrict_token()
         else:
-            # "local": always a new instance, never a cluster found in /tmp/ray (use --address)
-            ray.init(address="local", num_cpus=os.cpu_count(), log_to_driver=False, **kwargs)
+            # "local": always a new instance, never a cluster found in /tmp/ray (use --address),
+            # listening on loopback only (rl_apps.local_ray)
+            start_local_ray(num_cpus=os.cpu_count(), log_to_driver=False, **kwargs)
     try:
         yield dict(ray.cluster_resources())
     finally:

@@ -16,9 +16,10 @@ from typing import Any
 
 import yaml
 
+from rl_apps import actor_weights, placement, rundir, wandb_logging
 from rl_apps import checkpoints as ckpt
-from rl_apps import placement, rundir, wandb_logging
 from rl_apps.build import plan
+from rl_apps.checkpoint_trust import private_copy
 from rl_apps.errors import RunError, SpecError
 from rl_apps.metrics import flatten_scalars, format_progress, headline, progress_columns
 from rl_apps.plots import plot_learning_curve
@@ -73,6 +74,8 @@ def _load(opts: TrainOptions) -> tuple[ExperimentSpec, Path | None]:
     spec_file = run_dir / rundir.SPEC_FILE
     if not spec_file.is_file():
         raise SpecError(str(run_dir), [("", f"not a run directory (no {rundir.SPEC_FILE})")])
+    for leftover in ckpt.remove_leftovers(run_dir):  # e.g. a kill during pruning
+        opts.echo(f"removed an incomplete checkpoint directory: {leftover.name}")
     latest = ckpt.latest_checkpoint(run_dir)
     if latest is None:
         raise SpecError(str(run_dir), [("", "has no complete checkpoint to resume from")])
@@ -101,7 +104,7 @@ def _save(algo: Any, state: RunState) -> Path:
     path = ckpt.save_checkpoint(
         state.run_dir,
         counters,
-        write=lambda p: algo.save_to_path(str(p)),
+        write=actor_weights.algorithm_writer(algo),
         spec_text=(state.run_dir / rundir.SPEC_FILE).read_text(),
         keep=state.spec.checkpoint.keep,
     )
@@ -152,14 +155,20 @@ def _record_placement(algo: Any, run_dir: Path, echo: Callable) -> None:
     echo(placement.describe(where))
 
 
-def restore_checkpoint(algo: Any, checkpoint: Path, echo: Callable) -> ckpt.Counters:
+def restore_checkpoint(
+    algo: Any, checkpoint: Path, echo: Callable, trust: bool = False
+) -> ckpt.Counters:
     """Restores a built algorithm from a marl checkpoint; returns the run's counters.
 
-    Env runners get the learner's weights explicitly (see DESIGN.md, RLlib facts); a
-    replay-based run records that its replay buffer starts empty.
+    RLlib reads the checkpoint (pickles included) from a private copy whose files, manifest
+    and signature were verified after copying (``checkpoint_trust.private_copy``), so what
+    was checked is what is loaded; the counters come from the copy's manifest. Env runners
+    get the learner's weights explicitly (see DESIGN.md, RLlib facts); a replay-based run
+    records that its replay buffer starts empty.
     """
-    counters = ckpt.read_counters(checkpoint)
-    algo.restore_from_path(str(checkpoint))
+    with private_copy(checkpoint, trust) as (copy, manifest):
+        counters = ckpt.counters_of(manifest, checkpoint)
+        algo.restore_from_path(str(copy))
     sync_runner_weights(algo)
     echo(
         f"resumed from {checkpoint} (iteration {counters.iteration}, "
@@ -253,7 +262,15 @@ def train(opts: TrainOptions) -> dict[str, Any]:
             rundir.write_metadata(run_dir, spec.to_dict(), config.to_dict())
         else:
             (run_dir / rundir.SPEC_FILE).write_text(yaml.safe_dump(spec.to_dict(), sort_keys=False))
-        return run_experiment(config, spec, planned.agents, run_dir, resume_from, opts.echo)
+        return run_experiment(
+            config,
+            spec,
+            planned.agents,
+            run_dir,
+            resume_from,
+            opts.echo,
+            trust_checkpoint=opts.trust_checkpoint,
+        )
 
 
 def run_experiment(
@@ -264,6 +281,7 @@ def run_experiment(
     resume_from: Path | None,
     echo: Callable,
     report: Callable[[dict[str, Any], Path | None], None] | None = None,
+    trust_checkpoint: bool = False,
 ) -> dict[str, Any]:
     """Builds the algorithm, restores ``resume_from``, iterates to a stop, saves, summarizes."""
     echo(f"run directory: {run_dir}")
@@ -274,7 +292,7 @@ def run_experiment(
         tracker = wandb_logging.start(spec, run_dir, echo)
         counters = ckpt.Counters(0, 0, 0.0)
         if resume_from is not None:
-            counters = restore_checkpoint(algo, resume_from, echo)
+            counters = restore_checkpoint(algo, resume_from, echo, trust_checkpoint)
             rundir.truncate_metrics(run_dir, counters.iteration)
         state = RunState(run_dir, spec, agents, counters, wandb=tracker, report=report)
         state.tensorboard = TensorBoardWriter(run_dir, spec.reporting.get("tensorboard", True))

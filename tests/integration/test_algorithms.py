@@ -23,7 +23,9 @@ import yaml
 
 from env_wrappers.registry import ENVS
 from policies.registry import ALGORITHMS
+from rl_apps import actor_weights
 from rl_apps import checkpoints as ckpt
+from rl_apps.actor_weights import algorithm_writer
 from rl_apps.build import plan
 from rl_apps.errors import SpecError
 from rl_apps.spec import validate_spec
@@ -101,13 +103,15 @@ def train_and_checkpoint(raw: dict, run_dir: Path) -> Path:
         path = ckpt.save_checkpoint(
             run_dir,
             ckpt.Counters(2, int(results[-1]["num_env_steps_sampled_lifetime"]), 1.0),
-            lambda p: algo.save_to_path(str(p)),
+            algorithm_writer(algo),
             yaml.safe_dump(spec.to_dict()),
             keep=1,
         )
         saved = learner_weights(algo)
     finally:
         algo.stop()
+    data = (path / actor_weights.WEIGHTS).read_bytes()  # what eval and export load
+    assert_same_weights(saved, actor_weights.decode(data, str(path)))
     fresh = config.build_algo()
     try:
         restore_checkpoint(fresh, path, echo=lambda _: None)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import json
+import pickle
 
 import pytest
 
+from rl_apps import checkpoints as ckpt
 from rl_apps import cli
 
 from ..conftest import QUICKSTART, ROOT, TINY
@@ -92,7 +94,8 @@ def read_rows(run_dir):
         return list(csv.DictReader(handle))
 
 
-def test_train_resume_in_new_process_and_eval(tmp_path):
+def test_train_resume_in_new_process_and_eval(tmp_path, monkeypatch):
+    monkeypatch.setenv("MARL_CHECKPOINT_KEY", "test key")  # every checkpoint is signed
     sets = [arg for item in TINY for arg in ("--set", item)]
     proc = expect(run_marl("train", str(QUICKSTART), *sets, "--runs-dir", "runs", cwd=tmp_path), 0)
     assert "iter    1 |" in proc.stdout and "iter    2 |" in proc.stdout
@@ -109,6 +112,7 @@ def test_train_resume_in_new_process_and_eval(tmp_path):
     ):
         assert (run_dir / name).is_file(), name
     assert json.loads((run_dir / "meta.json").read_text())["commit"]
+    assert "test key" not in (run_dir / "meta.json").read_text()
     checkpoints = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
     assert checkpoints == ["checkpoint_000001", "checkpoint_000002"]  # checkpoint.keep: 2
 
@@ -140,6 +144,7 @@ def test_train_resume_in_new_process_and_eval(tmp_path):
     greedy = json.loads(expect(run_marl(*args, cwd=tmp_path), 0).stdout)
     assert greedy["actions"] == "greedy" and "random_policy" not in greedy
     tampered_checkpoint_is_refused(tmp_path, run_dir, checkpoint)
+    forged_checkpoint_runs_no_code(tmp_path, run_dir, checkpoint, monkeypatch)
 
 
 def tampered_checkpoint_is_refused(tmp_path, run_dir, checkpoint):
@@ -158,6 +163,47 @@ def tampered_checkpoint_is_refused(tmp_path, run_dir, checkpoint):
     assert len(read_rows(run_dir)) == 3  # the refused resume did not touch the run
     trusted = ["eval", str(checkpoint), "--episodes", "1", "--no-baseline", "--trust-checkpoint"]
     expect(run_marl(*trusted, cwd=tmp_path), 0)
+
+
+class Forged:
+    """A pickle that creates a marker file when it is loaded (a forger's code)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def forge(checkpoint, marker):
+    """Every pickle replaced by ``Forged``, the manifest's hashes rewritten to match."""
+    for path in checkpoint.rglob("*.pkl"):
+        path.write_bytes(pickle.dumps(Forged(marker)))
+    manifest = json.loads((checkpoint / ckpt.MANIFEST).read_text())
+    manifest["files"] = ckpt.file_hashes(checkpoint)
+    (checkpoint / ckpt.MANIFEST).write_text(json.dumps(manifest, indent=1))
+
+
+def forged_checkpoint_runs_no_code(tmp_path, run_dir, checkpoint, monkeypatch):
+    """A forger who rewrites the manifest: eval and export load no pickle; with the key,
+    every command refuses the unsigned manifest; a link is refused."""
+    marker = tmp_path / "forger_was_here"
+    forge(tmp_path / checkpoint, marker)
+    resume = ["train", "--resume", str(run_dir), "--set", "stop.training_iteration=5"]
+    for args in (["eval", str(checkpoint), "--episodes", "1", "--no-baseline"], resume):
+        proc = expect(run_marl(*args, cwd=tmp_path), 2)  # signed by a key the forger lacks
+        assert "signature in manifest.sig does not match" in proc.stderr
+    monkeypatch.delenv("MARL_CHECKPOINT_KEY")  # unsigned: the manifest matches the files
+    expect(run_marl("eval", str(checkpoint), "--episodes", "1", "--no-baseline", cwd=tmp_path), 0)
+    expect(run_marl("export", str(checkpoint), "--out", "forged_export", cwd=tmp_path), 0)
+    assert (tmp_path / "forged_export").is_dir()
+    assert not marker.exists(), "eval or export unpickled the forged checkpoint"
+    spec = tmp_path / checkpoint / ckpt.SPEC_COPY
+    (tmp_path / "spec_copy.yaml").write_bytes(spec.read_bytes())
+    spec.unlink()
+    spec.symlink_to(tmp_path / "spec_copy.yaml")  # identical bytes, outside the checkpoint
+    proc = expect(run_marl("eval", str(checkpoint), "--episodes", "1", cwd=tmp_path), 2)
+    assert "spec.yaml is a symbolic link" in proc.stderr
 
 
 def test_eval_rejects_non_checkpoint(tmp_path):

@@ -17,6 +17,7 @@ from ray.rllib.core.columns import Columns
 from policies.qmix.q_table import joint_table
 from rl_apps import checkpoints as ckpt
 from rl_apps import cli
+from rl_apps.actor_weights import algorithm_writer
 from rl_apps.build import build_algo_config, plan
 from rl_apps.errors import SpecError
 from rl_apps.export import export_checkpoint
@@ -162,7 +163,7 @@ def test_gru_resume_records_the_empty_buffer_and_export_refuses_gru(tmp_path):
         path = ckpt.save_checkpoint(
             run_dir,
             ckpt.Counters(1, 64, 1.0),
-            lambda p: algo.save_to_path(str(p)),
+            algorithm_writer(algo),
             yaml.safe_dump(experiment.to_dict()),
             keep=1,
         )

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from rl_apps import checkpoints as ckpt
+from rl_apps.actor_weights import algorithm_writer
 from rl_apps.build import build_algo_config
 from rl_apps.spec import load_spec
 from rl_apps.train import restore_checkpoint
@@ -52,7 +53,7 @@ def test_restore_continues_exactly(tmp_path):
         path = ckpt.save_checkpoint(
             tmp_path,
             ckpt.Counters(2, int(steps), 1.0),
-            lambda p: algo.save_to_path(str(p)),
+            algorithm_writer(algo),
             "x",
             keep=1,
         )

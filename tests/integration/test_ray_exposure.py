@@ -1,0 +1,48 @@
+"""A local run's Ray listens on loopback only, and its auth token is private to the user.
+
+The runtime is started in a fresh interpreter exactly as `marl train` starts it (no
+``--address``), with ``HOME`` pointing at a temporary directory so the token written there is
+this test's own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rl_apps.local_ray import is_loopback
+
+from ..conftest import ROOT
+
+
+def run_listeners(home: Path) -> dict:
+    env = {**os.environ, "HOME": str(home), "RAY_USAGE_STATS_ENABLED": "0"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    env.pop("RAY_AUTH_TOKEN_PATH", None)
+    script = Path(__file__).with_name("ray_listeners.py")
+    proc = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_local_ray_listens_on_loopback_only_and_its_token_is_private(tmp_path):
+    (tmp_path / ".ray").mkdir(mode=0o755)  # as an earlier plain ray.init() leaves it
+    found = run_listeners(tmp_path)
+    sockets = found["listeners"]
+    names = {s["name"] for s in sockets}
+    assert len(sockets) >= 5 and any("raylet" in n for n in names), sockets  # not vacuous
+    exposed = [s for s in sockets if not is_loopback(s["ip"])]
+    assert exposed == [], exposed
+    assert found["token"] == "0o600" and found["token_dir"] == "0o700", found
+
+
+def test_loopback_addresses():
+    for host in ("127.0.0.1", "::1", "::ffff:127.0.0.1", "127.0.0.2"):
+        assert is_loopback(host), host
+    for host in ("0.0.0.0", "::", "192.0.2.2", "::ffff:192.0.2.2", "localhost", ""):
+        assert not is_loopback(host), host
