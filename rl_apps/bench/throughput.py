@@ -86,7 +86,8 @@ def sampling_rate(algo: Any, seconds: float) -> float:
 def learner_rate(algo: Any, config: Any, repeats: int = 3) -> float | None:
     """Env steps/s of the learner alone on a fixed on-policy batch (None: not on-policy)."""
     from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
-    from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
+
+    from rl_apps.bench.learner_cost import update_seconds
 
     if not is_policy_gradient(config):
         return None
@@ -97,17 +98,8 @@ def learner_rate(algo: Any, config: Any, repeats: int = 3) -> float | None:
         _uses_new_env_runners=True,
     )
     batch_steps = sum(e.env_steps() for e in episodes)
-    seconds = []
-    for _ in range(repeats + 1):
-        start = time.perf_counter()
-        algo.learner_group.update(
-            episodes=episodes,
-            timesteps={NUM_ENV_STEPS_SAMPLED_LIFETIME: 0},
-            num_epochs=config.num_epochs,
-            minibatch_size=config.minibatch_size,
-        )
-        seconds.append(time.perf_counter() - start)
-    median = sorted(seconds[1:])[len(seconds[1:]) // 2]
+    measured = update_seconds(algo, config, episodes, repeats)
+    median = measured[len(measured) // 2]
     return batch_steps / median
 
 
