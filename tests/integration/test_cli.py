@@ -96,6 +96,10 @@ def test_train_resume_in_new_process_and_eval(tmp_path):
     sets = [arg for item in TINY for arg in ("--set", item)]
     proc = expect(run_marl("train", str(QUICKSTART), *sets, "--runs-dir", "runs", cwd=tmp_path), 0)
     assert "iter    1 |" in proc.stdout and "iter    2 |" in proc.stdout
+    # not a terminal: plain lines with the binding stop budget, its ETA and the losses
+    first = next(line for line in proc.stdout.splitlines() if line.startswith("iter    1 |"))
+    assert " 50% of 2 iterations, ETA " in first and "\r" not in proc.stdout
+    assert "policy loss " in first and "critic loss " in first
     assert "Run finished" in proc.stdout
     (run_dir,) = (tmp_path / "runs").iterdir()
     for name in (
