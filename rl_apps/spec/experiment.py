@@ -23,6 +23,7 @@ from policies.registry import ALGORITHMS, apply_legacy_spellings
 from rl_apps.errors import SpecError
 from rl_apps.resources import ResourcesSpec, expand_resources
 from rl_apps.spec import yamlio
+from rl_apps.spec.env_options import env_option_problems
 from rl_apps.spec.limits import check_numbers, check_overrides, check_structure
 from rl_apps.spec.secrets import find_secrets, secret_env_values, value_kind
 from rl_apps.spec.sections import SECTIONS, short_repr, validate_section
@@ -237,10 +238,10 @@ def _check_names(raw: dict[str, Any]) -> Problems:
     options = {k: v for k, v in env.items() if k != "name"}
     teams = isinstance(algo, str) and algo in ALGORITHMS and ALGORITHMS[algo].view == "teams"
     try:
-        problems += [("env", p) for p in check_env_kwargs(name, options, team=teams)]
+        found = [("env", p) for p in check_env_kwargs(name, options, team=teams)]
     except EnvError as err:
-        problems.append(("env", str(err)))
-    return problems
+        found = [("env", str(err))]
+    return problems + (found or env_option_problems(name, options))
 
 
 def _check_sections(raw: dict[str, Any]) -> tuple[dict[str, dict], Problems]:

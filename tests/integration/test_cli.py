@@ -64,7 +64,7 @@ def test_validate_reports_bad_spec_with_exit_2(tmp_path):
     assert "ok " in proc.stdout
     bad_value = run_marl("validate", str(QUICKSTART), "--set", "env.N=-3", cwd=tmp_path)
     stderr = expect(bad_value, 2).stderr
-    assert "env: simple_spread cannot be built with" in stderr and "N=-3" in stderr
+    assert "env.N: must be an integer in [1, 100] (got -3)" in stderr
 
 
 @pytest.mark.parametrize(
@@ -77,7 +77,7 @@ def test_validate_reports_bad_spec_with_exit_2(tmp_path):
         ),
         ([str(QUICKSTART), "--set", "algo=qmixx"], "valid algorithms: ippo"),
         ([str(QUICKSTART), "--set", "env_runners.num_env_runners=64"], "requests 64 CPUs"),
-        ([str(QUICKSTART), "--set", "env.N=-3"], "N=-3, local_ratio=0.5"),
+        ([str(QUICKSTART), "--set", "env.N=-3"], "env.N: must be an integer in [1, 100]"),
         ([str(QUICKSTART), "--set", "training.minibatch_size=8000"], "must be <= `train_batch"),
     ],
 )
