@@ -55,6 +55,9 @@ _OPTIONS = {
     "episode_batch_size": 1024,
     "episode_buffer_size": 40_000,
     "num_steps_sampled_before_learning_starts": 1024 * 25,
+    "policy_inference": False,
+    "inference_entropy": 1e-3,
+    "inference_lr": 0.01,
 }
 
 
@@ -101,6 +104,9 @@ class MADDPGConfig(AlgorithmContract, AlgorithmConfig):
         episode_batch_size: int = NotProvided,
         episode_buffer_size: int = NotProvided,
         num_steps_sampled_before_learning_starts: int = NotProvided,
+        policy_inference: bool = NotProvided,
+        inference_entropy: float = NotProvided,
+        inference_lr: float = NotProvided,
         **kwargs: Any,
     ) -> MADDPGConfig:
         """MADDPG's options (see the module docstring), then AlgorithmConfig's.
@@ -123,6 +129,11 @@ class MADDPGConfig(AlgorithmContract, AlgorithmConfig):
             episode_batch_size: Transitions per update.
             episode_buffer_size: Episodes kept in the replay (FIFO).
             num_steps_sampled_before_learning_starts: Env steps before the first update.
+            policy_inference: Each agent's critic target uses its approximations of the
+                other agents' policies, fitted from the replay, instead of their target
+                actors (the paper's section 4.2; learner-only, never exported).
+            inference_entropy: The entropy bonus ``lambda`` of the approximations' loss.
+            inference_lr: Adam learning rate of the approximations.
             **kwargs: AlgorithmConfig.training's options (gamma, grad_clip, ...).
 
         """
@@ -160,7 +171,11 @@ class MADDPGConfig(AlgorithmContract, AlgorithmConfig):
             if getattr(self, name) not in valid:
                 got = getattr(self, name)
                 raise ValueError(f"training.{name} must be one of {', '.join(valid)}, got {got!r}")
-        for name in ("actor_lr", "critic_lr"):
+        if not isinstance(self.policy_inference, bool):
+            raise ValueError("training.policy_inference must be true or false")
+        if not isinstance(self.inference_entropy, int | float) or self.inference_entropy < 0:
+            raise ValueError("training.inference_entropy must be a number >= 0")
+        for name in ("actor_lr", "critic_lr", "inference_lr"):
             if not _positive(getattr(self, name)):
                 raise ValueError(f"training.{name} must be a number > 0")
         if not _positive(self.temperature):
@@ -201,6 +216,7 @@ class MADDPGConfig(AlgorithmContract, AlgorithmConfig):
             **model_config,
             "critic": self.critic,
             "noise_scale": self.noise_at(0),
+            "policy_inference": self.policy_inference,
         }
         per_agent_module_specs(self, facts, mapping, MADDPGModule, options)
 

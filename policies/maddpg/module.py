@@ -15,6 +15,11 @@ masks); actions one per member (MultiDiscrete or a ``[n, d]`` Box).
   per agent, ``Q_i(x, a_1, ..., a_n)``, ``x`` the state (``critic: state``) or all agents'
   observations (``concat_obs``); ``critic: local`` gives independent DDPG, ``Q_i(o_i, a_i)``.
   Target copies of actors and critics.
+- **Policy approximations** (``policy_inference``, only when not ``inference_only``): for
+  each agent ``i``, one network per other agent ``j`` (``MemberNetworks`` over the ``n - 1``
+  others, the actors' hidden sizes) that approximates ``j``'s policy from ``j``'s own
+  observation: masked logits (discrete) or a Gaussian head ``[mean, log_std]`` (continuous,
+  ``policies.maddpg.inference``), with target copies. Never exported.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from ray.rllib.utils.annotations import override
 from env_wrappers.keys import MASK_KEY, OBS_KEY, STATE_KEY
 from policies.common.members import MemberNetworks
 from policies.common.networks import mask_logits
+from policies.maddpg.inference import gaussian_params, others
 from policies.maddpg.math import gapped_straight_through, gumbel_straight_through, squash
 
 #: ``rl_module.model_config`` keys a MADDPG module reads, with defaults (the paper's MPE
@@ -78,6 +84,7 @@ class MADDPGModule(TorchRLModule, TargetNetworkAPI):
         )
         self.register_buffer("noise_scale", torch.tensor(float(config.get("noise_scale", 0.1))))
         self.critic_input = config.get("critic", "state")
+        self.policy_inference = False  # approximations live on the learner only
         if self.inference_only:
             return
         self.critics = MemberNetworks(
@@ -88,6 +95,21 @@ class MADDPGModule(TorchRLModule, TargetNetworkAPI):
             shared=False,
             activation=activation,
         )
+        self.policy_inference = bool(config.get("policy_inference")) and self.n_agents > 1
+        if self.policy_inference:
+            head = self.action_size if self.discrete else 2 * self.action_size
+            self.approximations = torch.nn.ModuleList(
+                MemberNetworks(
+                    self.n_agents - 1,
+                    self.obs_size,
+                    list(config["fcnet_hiddens"]),
+                    head,
+                    shared=False,
+                    activation=activation,
+                    out_gain=0.01,
+                )
+                for _ in range(self.n_agents)
+            )
         self.make_target_networks()
 
     def _critic_in_size(self) -> int:
@@ -103,10 +125,15 @@ class MADDPGModule(TorchRLModule, TargetNetworkAPI):
         if not hasattr(self, "_target_critics"):
             self._target_actors = copy.deepcopy(self.agent_nets).requires_grad_(False)
             self._target_critics = copy.deepcopy(self.critics).requires_grad_(False)
+        if getattr(self, "policy_inference", False) and not hasattr(self, "_target_approx"):
+            self._target_approx = copy.deepcopy(self.approximations).requires_grad_(False)
 
     @override(TargetNetworkAPI)
     def get_target_network_pairs(self) -> list[tuple[Any, Any]]:
-        return [(self.agent_nets, self._target_actors), (self.critics, self._target_critics)]
+        pairs = [(self.agent_nets, self._target_actors), (self.critics, self._target_critics)]
+        if self.policy_inference:
+            pairs.append((self.approximations, self._target_approx))
+        return pairs
 
     @override(TargetNetworkAPI)
     def forward_target(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -124,6 +151,29 @@ class MADDPGModule(TorchRLModule, TargetNetworkAPI):
         if self.discrete:
             return mask_logits(out, obs.get(MASK_KEY))
         return out
+
+    def approximation_outputs(self, obs: dict[str, torch.Tensor], nets: Any = None) -> torch.Tensor:
+        """Every agent's approximations of the others: ``[..., n, n - 1, A or 2d]``.
+
+        Row ``i`` holds agent ``i``'s approximations of agents ``others(n, i)`` (in order),
+        each applied to that agent's own observation: masked logits (discrete) or a Gaussian
+        head ``[mean, log_std]`` (continuous).
+        """
+        local, mask = self.local_obs(obs), obs.get(MASK_KEY)  # [..., n, O]
+        rows = []
+        for i, net in enumerate(nets or self.approximations):
+            index = others(self.n_agents, i)
+            out, _ = net(local[..., index, :])  # [..., n - 1, A or 2d]
+            if self.discrete:
+                out = mask_logits(out, None if mask is None else mask[..., index, :])
+            rows.append(out)
+        return torch.stack(rows, dim=-3)
+
+    def approximation_actions(self, outputs: torch.Tensor) -> torch.Tensor:
+        """The approximations' most likely actions: one-hot argmax or the Gaussian's mean."""
+        if self.discrete:
+            return F.one_hot(outputs.argmax(-1), self.action_size).float()
+        return gaussian_params(outputs)[0]
 
     def policy_actions(
         self, outputs: torch.Tensor, estimator: str, temperature: float
