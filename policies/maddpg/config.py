@@ -32,6 +32,7 @@ from torch import nn
 
 from env_wrappers.keys import MASK_KEY
 from policies.common.contract import AlgorithmContract, EnvFacts, check_team_export
+from policies.common.ensemble import ensemble_env_options
 from policies.common.export import export_member_networks
 from policies.common.module_specs import per_agent_module_specs
 from policies.common.sharing import PolicyMapping
@@ -58,6 +59,7 @@ _OPTIONS = {
     "policy_inference": False,
     "inference_entropy": 1e-3,
     "inference_lr": 0.01,
+    "ensemble_size": 1,
 }
 
 
@@ -107,6 +109,7 @@ class MADDPGConfig(AlgorithmContract, AlgorithmConfig):
         policy_inference: bool = NotProvided,
         inference_entropy: float = NotProvided,
         inference_lr: float = NotProvided,
+        ensemble_size: int = NotProvided,
         **kwargs: Any,
     ) -> MADDPGConfig:
         """MADDPG's options (see the module docstring), then AlgorithmConfig's.
@@ -134,6 +137,9 @@ class MADDPGConfig(AlgorithmContract, AlgorithmConfig):
                 actors (the paper's section 4.2; learner-only, never exported).
             inference_entropy: The entropy bonus ``lambda`` of the approximations' loss.
             inference_lr: Adam learning rate of the approximations.
+            ensemble_size: Sub-policies per agent (policy ensembles, the paper's section
+                4.3): one drawn at random for each agent at every episode; the agent's
+                critic is shared by its sub-policies.
             **kwargs: AlgorithmConfig.training's options (gamma, grad_clip, ...).
 
         """
@@ -175,6 +181,9 @@ class MADDPGConfig(AlgorithmContract, AlgorithmConfig):
             raise ValueError("training.policy_inference must be true or false")
         if not isinstance(self.inference_entropy, int | float) or self.inference_entropy < 0:
             raise ValueError("training.inference_entropy must be a number >= 0")
+        size = self.ensemble_size
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"training.ensemble_size must be an integer >= 1, got {size!r}")
         for name in ("actor_lr", "critic_lr", "inference_lr"):
             if not _positive(getattr(self, name)):
                 raise ValueError(f"training.{name} must be a number > 0")
@@ -204,8 +213,12 @@ class MADDPGConfig(AlgorithmContract, AlgorithmConfig):
 
     @override(AlgorithmContract)
     def env_options(self, sharing: str) -> dict[str, Any]:
-        """One team of every agent, spaces padded to the largest agent's where they differ."""
-        return {"teams": "all", "pad": "auto"}
+        """One team of every agent, spaces padded where they differ; an ensemble's draw."""
+        return {"teams": "all", "pad": "auto", **ensemble_env_options(self.ensemble_size)}
+
+    @override(AlgorithmContract)
+    def sub_policy_count(self) -> int:
+        return self.ensemble_size
 
     @override(AlgorithmContract)
     def configure_modules(
@@ -217,6 +230,7 @@ class MADDPGConfig(AlgorithmContract, AlgorithmConfig):
             "critic": self.critic,
             "noise_scale": self.noise_at(0),
             "policy_inference": self.policy_inference,
+            "ensemble_size": self.ensemble_size,
         }
         per_agent_module_specs(self, facts, mapping, MADDPGModule, options)
 
@@ -224,7 +238,11 @@ class MADDPGConfig(AlgorithmContract, AlgorithmConfig):
     def export_actors(
         self, modules: Any, facts: EnvFacts, mapping: PolicyMapping, out_dir: Path
     ) -> list[Path]:
-        """Every agent's actor (logits, or ``tanh`` actions in [-1, 1]); critics never."""
+        """Every agent's actor (logits, or ``tanh`` actions in [-1, 1]); critics never.
+
+        An ensemble writes every sub-policy ``k`` as team ``<team>.sub<k>``
+        (``all.sub0.agent_0.pt``, ...).
+        """
         check_team_export(facts)
         written: list[Path] = []
         for team, members in facts.teams.items():
@@ -235,19 +253,21 @@ class MADDPGConfig(AlgorithmContract, AlgorithmConfig):
                 member_space = gym.spaces.Box(space.low[0], space.high[0], dtype=np.float32)
                 head = _with_tanh
                 log_std = [float(np.log(self.noise_at(0)))] * module.action_size
-            written += export_member_networks(
-                module.agent_nets,
-                team=team,
-                members=members,
-                obs_size=module.obs_size,
-                n_actions=module.action_size,
-                uses_mask=MASK_KEY in module.observation_space.spaces,
-                output="logits" if module.discrete else "gaussian_mean",
-                out_dir=out_dir,
-                action_space=member_space,
-                head=head,
-                log_std=log_std,
-            )
+            ensemble = module.ensemble_size > 1
+            for k, nets in enumerate(module.agent_nets if ensemble else [module.agent_nets]):
+                written += export_member_networks(
+                    nets,
+                    team=f"{team}.sub{k}" if ensemble else team,
+                    members=members,
+                    obs_size=module.obs_size,
+                    n_actions=module.action_size,
+                    uses_mask=MASK_KEY in module.observation_space.spaces,
+                    output="logits" if module.discrete else "gaussian_mean",
+                    out_dir=out_dir,
+                    action_space=member_space,
+                    head=head,
+                    log_std=log_std,
+                )
         return written
 
 

@@ -15,6 +15,10 @@ masks); actions one per member (MultiDiscrete or a ``[n, d]`` Box).
   per agent, ``Q_i(x, a_1, ..., a_n)``, ``x`` the state (``critic: state``) or all agents'
   observations (``concat_obs``); ``critic: local`` gives independent DDPG, ``Q_i(o_i, a_i)``.
   Target copies of actors and critics.
+- **Ensembles** (``ensemble_size`` K > 1): ``agent_nets`` is a ``ModuleList`` of K
+  ``MemberNetworks``; the team env's ``sub_policy`` observation says which one each agent
+  drew for the episode (``policies.common.ensemble``), in acting and in the replay alike.
+  The critics are shared by an agent's sub-policies.
 - **Policy approximations** (``policy_inference``, only when not ``inference_only``): for
   each agent ``i``, one network per other agent ``j`` (``MemberNetworks`` over the ``n - 1``
   others, the actors' hidden sizes) that approximates ``j``'s policy from ``j``'s own
@@ -41,6 +45,7 @@ from ray.rllib.core.rl_module.torch.torch_rl_module import TorchRLModule
 from ray.rllib.utils.annotations import override
 
 from env_wrappers.keys import MASK_KEY, OBS_KEY, STATE_KEY
+from policies.common.ensemble import select_sub_policy, sub_policy_of
 from policies.common.members import MemberNetworks
 from policies.common.networks import mask_logits
 from policies.maddpg.inference import gaussian_params, others
@@ -73,15 +78,23 @@ class MADDPGModule(TorchRLModule, TargetNetworkAPI):
         else:
             self.action_size = int(math.prod(self.action_space.shape[1:]))
         activation = config["fcnet_activation"]
-        self.agent_nets = MemberNetworks(
-            self.n_agents,
-            self.obs_size,
-            list(config["fcnet_hiddens"]),
-            self.action_size,
-            shared=bool(config["shared_actor"]),
-            activation=activation,
-            out_gain=0.01,
-        )
+        self.ensemble_size = int(config.get("ensemble_size", 1))
+
+        def actors() -> MemberNetworks:
+            return MemberNetworks(
+                self.n_agents,
+                self.obs_size,
+                list(config["fcnet_hiddens"]),
+                self.action_size,
+                shared=bool(config["shared_actor"]),
+                activation=activation,
+                out_gain=0.01,
+            )
+
+        if self.ensemble_size == 1:
+            self.agent_nets = actors()
+        else:
+            self.agent_nets = torch.nn.ModuleList(actors() for _ in range(self.ensemble_size))
         self.register_buffer("noise_scale", torch.tensor(float(config.get("noise_scale", 0.1))))
         self.critic_input = config.get("critic", "state")
         self.policy_inference = False  # approximations live on the learner only
@@ -146,8 +159,19 @@ class MADDPGModule(TorchRLModule, TargetNetworkAPI):
         return local.reshape(*lead, self.n_agents, self.obs_size)
 
     def actor_outputs(self, obs: dict[str, torch.Tensor], nets: Any = None) -> torch.Tensor:
-        """Masked logits (discrete) or pre-``tanh`` actions (continuous): ``[..., n, A]``."""
-        out, _ = (nets or self.agent_nets)(self.local_obs(obs))
+        """Masked logits (discrete) or pre-``tanh`` actions (continuous): ``[..., n, A]``.
+
+        With an ensemble, each agent's from the sub-policy it drew (``obs["sub_policy"]``).
+        """
+        nets, local = nets or self.agent_nets, self.local_obs(obs)
+        if self.ensemble_size == 1:
+            out, _ = nets(local)
+        else:
+            pick = sub_policy_of(obs)
+            if pick is None:
+                raise ValueError("an ensemble module needs the team env's sub_policy observation")
+            every = torch.stack([net(local)[0] for net in nets], dim=-2)  # [..., n, K, A]
+            out = select_sub_policy(every, pick)
         if self.discrete:
             return mask_logits(out, obs.get(MASK_KEY))
         return out

@@ -163,8 +163,11 @@ def test_maddpg_trains_and_logs_its_metrics(env, training, model_config):
         assert stats["gumbel_temperature"] == pytest.approx(0.7)
 
 
-def train_and_checkpoint(raw_spec, run_dir, iterations: int = 2):
-    """Trains, writes a marl checkpoint; returns (last result, checkpoint, learner weights)."""
+def train_and_checkpoint(raw_spec, run_dir, iterations: int = 2, probe=None):
+    """Trains, writes a marl checkpoint; returns (last result, checkpoint, learner weights).
+
+    ``probe(algo)`` runs before the algorithm stops.
+    """
     import yaml
 
     from rl_apps import checkpoints as ckpt
@@ -182,6 +185,8 @@ def train_and_checkpoint(raw_spec, run_dir, iterations: int = 2):
             keep=1,
         )
         weights = algo.learner_group.get_weights()
+        if probe is not None:
+            probe(algo)
     finally:
         algo.stop()
     return results[-1], path, weights
@@ -227,3 +232,31 @@ def test_policy_inference_trains_logs_and_round_trips(env, gap, tmp_path):
     written = export_checkpoint(path, tmp_path / "export")
     assert written and not any("approx" in p.name for p in written)
     assert all("approx" not in p.with_suffix(".json").read_text() for p in written)
+
+
+def test_an_ensemble_trains_replays_its_draws_exports_and_evaluates_each(tmp_path):
+    from env_wrappers.keys import SUB_POLICY_KEY
+    from rl_apps.evaluate import EvalOptions, evaluate
+    from rl_apps.export import export_checkpoint
+
+    k = 2
+    raw_spec = spec({"name": "simple_adversary", "max_cycles": 10}, ensemble_size=k)
+    batches = []
+    result, path, _ = train_and_checkpoint(
+        raw_spec, tmp_path / "run", probe=lambda a: batches.append(a.episode_trainer.train_batch())
+    )
+    assert math.isfinite(result["learners"]["all"]["actor_loss"])
+    picks = batches[0]["all"]["obs"][SUB_POLICY_KEY]  # [B, T + 1, n]: a step and the next one
+    assert np.array_equal(picks[:, 0], picks[:, 1])
+    assert set(np.unique(picks).tolist()) == set(range(k))
+    written = export_checkpoint(path, tmp_path / "export")
+    names = sorted(p.name for p in written)
+    agents = ["adversary_0", "agent_0", "agent_1"]
+    assert names == sorted(f"all.sub{s}.{a}.pt" for s in range(k) for a in agents)
+    report = evaluate(EvalOptions(checkpoint=path, episodes=2, baseline=False, sub_policy="all"))
+    assert sorted(report["sub_policies"]) == ["0", "1"]
+    assert report["sub_policy"] == "all"
+    one = evaluate(EvalOptions(checkpoint=path, episodes=2, baseline=False, sub_policy=1))
+    assert one["team_return"] == report["sub_policies"]["1"]["team_return"]  # greedy: same
+    drawn = evaluate(EvalOptions(checkpoint=path, episodes=2, baseline=False))
+    assert drawn["sub_policy"] == "drawn"
