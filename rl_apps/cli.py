@@ -136,6 +136,14 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=1_000_000, help="seed of the first episode")
     p.add_argument("--no-baseline", action="store_true", help="skip the random-policy baseline")
     p.add_argument("--out", type=Path, help="also write the JSON report to this file")
+    p.add_argument(
+        "--sub-policy",
+        type=_sub_policy,
+        default=None,
+        metavar="K|all",
+        help="policy ensembles: every agent acts with sub-policy K, or each in turn (all); "
+        "default: drawn per episode as in training",
+    )
     _add_trust(p)
     p.add_argument(
         "--q-table",
@@ -148,6 +156,17 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
         metavar="OUT.png",
         help="old spelling of `marl inspect value-dist CHECKPOINT OUT.png` (kept for one release)",
     )
+
+
+def _sub_policy(text: str) -> int | str:
+    if text == "all":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a sub-policy index or 'all', got {text!r}"
+        ) from None
 
 
 def _add_inspect(sub: argparse._SubParsersAction) -> None:
@@ -333,6 +352,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             baseline=not args.no_baseline,
             trust_checkpoint=args.trust_checkpoint,
             inspect=inspect,
+            sub_policy=args.sub_policy,
         )
     )
     text = format_report(report)
