@@ -89,6 +89,8 @@ OUR_RANGES: dict[str, str] = {
     "step_error_rate": "number in [0, 1)",
     "teams": "{team: [agents]}, all, or null (name prefixes)",
     "team_reward": "one of auto, sum, mean",
+    "sub_policies": "integer >= 1 (policy ensembles: the algorithm sets it)",
+    "sub_policy": "null (drawn per episode) or an index below sub_policies",
 }
 
 
