@@ -18,6 +18,7 @@ from .helpers import expect, run_marl
 SUBCOMMANDS = [
     "train",
     "eval",
+    "crossplay",
     "inspect",
     "validate",
     "envs",

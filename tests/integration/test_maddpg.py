@@ -260,3 +260,33 @@ def test_an_ensemble_trains_replays_its_draws_exports_and_evaluates_each(tmp_pat
     assert one["team_return"] == report["sub_policies"]["1"]["team_return"]  # greedy: same
     drawn = evaluate(EvalOptions(checkpoint=path, episodes=2, baseline=False))
     assert drawn["sub_policy"] == "drawn"
+
+
+def test_crossplay_of_two_checkpoints_on_simple_adversary(tmp_path, capsys):
+    from rl_apps.cli import main
+    from rl_apps.crossplay import CrossplayOptions, crossplay
+    from rl_apps.evaluate import EvalOptions, evaluate
+
+    env = {"name": "simple_adversary", "max_cycles": 10}
+    paths = {}
+    for name, training, env_extra in (
+        ("maddpg", {}, {}),
+        ("ddpg", {"critic": "local"}, {}),
+        ("n3", {}, {"N": 3}),
+    ):
+        raw = spec({**env, **env_extra}, **training)
+        paths[name] = train_and_checkpoint(raw, tmp_path / name, iterations=1)[1]
+    a, b = paths["maddpg"], paths["ddpg"]
+    report = crossplay(CrossplayOptions({"adversary": [a, b], "agent": [a, b]}, episodes=2))
+    assert len(report["matchups"]) == 4
+    matrix = report["matrix"]
+    assert np.shape(matrix["adversary"]) == (2, 2) and np.shape(matrix["agent"]) == (2, 2)
+    assert np.isfinite(matrix["adversary_goal_distance"]).all()
+    same = report["matchups"][0]  # a against itself: what `marl eval` measures
+    alone = evaluate(EvalOptions(checkpoint=a, episodes=2, baseline=False))
+    total = same["returns"]["adversary"]["mean"] + same["returns"]["agent"]["mean"]
+    assert total == pytest.approx(alone["team_return"]["mean"], rel=1e-5)
+    code = main(["crossplay", "--side", f"adversary={a}", "--side", f"agent={paths['n3']}"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "agent 'adversary_0': observation space" in err, err
