@@ -274,6 +274,10 @@ def cmd_tune(args: argparse.Namespace) -> int:
         resume=args.resume,
     )
     report = tune(opts)
+    if report.get("signal"):
+        from rl_apps.signals import exit_code
+
+        return exit_code(report["signal"])
     return 130 if report["unfinished_trials"] else 0
 
 
@@ -457,9 +461,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"marl {args.command}: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
+        from rl_apps.signals import interrupt_exit_code
+
         print(f"marl {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return interrupt_exit_code(err)
 
 
 if __name__ == "__main__":
