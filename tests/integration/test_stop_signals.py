@@ -130,3 +130,18 @@ def test_a_stop_signal_ends_a_tune_search_with_its_state_saved(tmp_path, sig):
     report = json.loads((search_dir / "best.json").read_text())
     assert report["unfinished_trials"] >= 1
     assert (search_dir / "tuner.pkl").exists()  # what --resume reads
+
+
+def test_a_stop_signal_while_the_actors_start_exits_cleanly(tmp_path):
+    proc = _start(tmp_path, ignore_sigint=False)
+    for line in proc.stdout:  # the algorithm (its env runner actors) is built right after
+        if line.startswith("run directory:"):
+            break
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, _ = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    assert proc.returncode == 143, out[-3000:]
+    assert "SIGTERM received at time" not in out  # Ray's handler (a core dump message) not run
