@@ -25,7 +25,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         "train",
         help="train one experiment (the quickstart when no SPEC is given)",
         description="Train one experiment. Without SPEC, runs the packaged quickstart "
-        "(IPPO on MPE simple_spread, about 5 minutes on 2 cores).",
+        "(IPPO on MPE simple_spread, 300k env steps; README.md gives its measured duration).",
     )
     _add_run_options(p, "YAML experiment spec", "run directories")
     p.add_argument(
