@@ -9,9 +9,13 @@ import argparse
 import glob
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rl_apps.bench import cli as bench_cli
 from rl_apps.errors import MarlError
+
+if TYPE_CHECKING:
+    from rl_apps.train import TrainOptions
 
 EPILOG = "Docs: README.md. Every subcommand has --help."
 
@@ -21,7 +25,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         "train",
         help="train one experiment (the quickstart when no SPEC is given)",
         description="Train one experiment. Without SPEC, runs the packaged quickstart "
-        "(IPPO on MPE simple_spread, about 5 minutes on 2 cores).",
+        "(IPPO on MPE simple_spread, 300k env steps; README.md gives its measured duration).",
     )
     _add_run_options(p, "YAML experiment spec", "run directories")
     p.add_argument(
@@ -29,6 +33,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         type=Path,
         metavar="RUN_DIR",
         help="continue a run from its latest complete checkpoint",
+    )
+    p.add_argument(
+        "--seeds",
+        metavar="S,S,...",
+        help="one run per seed (e.g. 0,1,2), in parallel Ray tasks as the resources allow, "
+        "each in its own run directory under one group folder for marl plot/report",
     )
     _add_trust(p)
 
@@ -299,12 +309,27 @@ def cmd_train(args: argparse.Namespace) -> int:
         resume=args.resume,
         trust_checkpoint=args.trust_checkpoint,
     )
+    if args.seeds is not None:
+        return _train_seeds(opts, args.seeds)
     summary = train(opts)
     if summary["stopped_because"] != "interrupted":
         return 0
     from rl_apps.signals import exit_code
 
     return exit_code(summary.get("signal"))
+
+
+def _train_seeds(opts: TrainOptions, text: str) -> int:
+    from rl_apps.errors import SpecError
+    from rl_apps.seeds import parse_seeds, train_seeds
+    from rl_apps.signals import exit_code
+
+    if opts.resume is not None:
+        raise SpecError("--seeds", [("--seeds", "resume each seed's run directory on its own")])
+    report = train_seeds(opts, parse_seeds(text))
+    if report.get("signal"):
+        return exit_code(report["signal"])
+    return 1 if any("error" in s for s in report["seeds"].values()) else 0
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
@@ -323,6 +348,10 @@ def cmd_tune(args: argparse.Namespace) -> int:
         resume=args.resume,
     )
     report = tune(opts)
+    if report.get("signal"):
+        from rl_apps.signals import exit_code
+
+        return exit_code(report["signal"])
     return 130 if report["unfinished_trials"] else 0
 
 
@@ -537,9 +566,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"marl {args.command}: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
+        from rl_apps.signals import interrupt_exit_code
+
         print(f"marl {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return interrupt_exit_code(err)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from rl_apps.errors import RunError, SpecError
 from rl_apps.metrics import flatten_scalars, headline, progress_columns, spec_sides
 from rl_apps.plots import plot_learning_curve
 from rl_apps.progress import ProgressConsole, binding, budgets, format_progress, learner_summary
+from rl_apps.quiet import filtered_stderr
 from rl_apps.runtime import current_resources, fit_resources, ray_runtime
 from rl_apps.signals import stop_signals_interrupt
 from rl_apps.spec import ExperimentSpec, load_spec
@@ -308,7 +309,10 @@ def run_experiment(
     console = ProgressConsole(echo)
     echo = console.echo
     echo(f"run directory: {run_dir}")
-    algo = config.build_algo()
+    # A stop signal while the actors start: a clean exit 128 + signal (nothing to save yet);
+    # Ray's harmless core-worker line per env runner is dropped (rl_apps.quiet).
+    with stop_signals_interrupt(), filtered_stderr():
+        algo = config.build_algo()
     _record_placement(algo, run_dir, echo)
     tracker, state = wandb_logging.WandbRun(), None
     try:

@@ -25,6 +25,7 @@ from rl_apps import rundir
 from rl_apps.build import plan
 from rl_apps.errors import SpecError
 from rl_apps.runtime import current_resources, fit_resources, ray_runtime
+from rl_apps.signals import stop_signals_to_tune
 from rl_apps.spec import load_spec, read_yaml, validate_spec
 from rl_apps.tune.report import report_search
 from rl_apps.tune.spec import (
@@ -220,12 +221,18 @@ def tune(opts: TuneOptions) -> dict[str, Any]:
             (search_dir / rundir.SPEC_FILE).write_text(yaml.safe_dump(base, sort_keys=False))
         opts.echo(f"search directory: {search_dir}")
         tuner = _tuner(base, source, tune_spec, search_dir, resume=opts.resume is not None)
-        try:
-            results = tuner.fit()
-        except KeyboardInterrupt:
-            opts.echo(f"interrupted; continue with: marl tune --resume {search_dir}")
-            raise
-    return report_search(results, tune_spec, search_dir, opts.echo)
+        with stop_signals_to_tune() as received:
+            try:
+                results = tuner.fit()
+            except KeyboardInterrupt:
+                opts.echo(f"interrupted; continue with: marl tune --resume {search_dir}")
+                raise
+        if received:
+            opts.echo(f"stopping: {received[0]}; Tune saved the search state")
+    report = report_search(results, tune_spec, search_dir, opts.echo)
+    if received:
+        report["signal"] = received[0]
+    return report
 
 
 def _tuner(base: dict[str, Any], source: str, t: TuneSpec, search_dir: Path, resume: bool) -> Any:

@@ -105,6 +105,7 @@ def test_train_resume_in_new_process_and_eval(tmp_path, monkeypatch):
     assert " 50% of 2 iterations, ETA " in first and "\r" not in proc.stdout
     assert "policy loss " in first and "critic loss " in first
     assert "Run finished" in proc.stdout
+    assert "constructor arguments in the object store" not in proc.stderr  # rl_apps.quiet
     (run_dir,) = (tmp_path / "runs").iterdir()
     for name in (
         "spec.yaml",

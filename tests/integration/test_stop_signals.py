@@ -85,3 +85,63 @@ def test_a_stop_signal_saves_a_checkpoint_and_prints_the_resume_command(
     ]
     assert len(checkpoints) >= 2, out[-3000:]  # by wall time, then the final one
     assert any((run_dir / "tensorboard").iterdir())  # event files, on by default
+
+
+TUNE_SPEC = {
+    **SPEC,
+    "name": "sigtune",
+    "checkpoint": {"frequency": 1, "keep": 2},
+    "tune": {
+        "num_samples": 2,
+        "max_concurrent_trials": 1,
+        "search_space": {"training.lr": {"choice": [0.001, 0.0005]}},
+        "scheduler": {"type": "fifo"},
+    },
+}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["sigterm", "sighup"])
+def test_a_stop_signal_ends_a_tune_search_with_its_state_saved(tmp_path, sig):
+    spec = tmp_path / "sigtune.yaml"
+    spec.write_text(yaml.safe_dump(TUNE_SPEC))
+    env = {**os.environ, "WANDB_MODE": "offline", "RAY_USAGE_STATS_ENABLED": "0"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    command = [sys.executable, "-m", "rl_apps.cli", "tune", str(spec), "--runs-dir", str(tmp_path)]
+    proc = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    deadline = time.monotonic() + 300
+    while not any(
+        len(p.read_text().splitlines()) > 2
+        for p in tmp_path.glob("sigtune_*/trials/*/progress.csv")
+    ):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()[-3000:]
+        time.sleep(0.5)
+    proc.send_signal(sig)
+    try:
+        out, _ = proc.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    assert proc.returncode == 128 + sig, out[-3000:]
+    (search_dir,) = tmp_path.glob("sigtune_*")
+    assert f"stopping: {signal.Signals(sig).name}; Tune saved the search state" in out
+    assert f"marl tune --resume {search_dir}" in out  # the search summary's resume command
+    report = json.loads((search_dir / "best.json").read_text())
+    assert report["unfinished_trials"] >= 1
+    assert (search_dir / "tuner.pkl").exists()  # what --resume reads
+
+
+def test_a_stop_signal_while_the_actors_start_exits_cleanly(tmp_path):
+    proc = _start(tmp_path, ignore_sigint=False)
+    for line in proc.stdout:  # the algorithm (its env runner actors) is built right after
+        if line.startswith("run directory:"):
+            break
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, _ = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    assert proc.returncode == 143, out[-3000:]
+    assert "SIGTERM received at time" not in out  # Ray's handler (a core dump message) not run

@@ -68,6 +68,7 @@ def test_online_without_key_logs_offline_into_the_run_dir(tmp_path, monkeypatch)
     assert "wandb: warning: mode online needs WANDB_API_KEY" in proc.stdout
     assert f"wandb sync {offline}" in proc.stdout
     assert "Tracking run" not in proc.stdout + proc.stderr  # wandb's own banner stays quiet
+    assert "Problem finishing run" not in proc.stdout + proc.stderr  # a normal finish is quiet
     (run_file,) = offline.glob("run-*.wandb")
     records = wandb_records(run_file)
     run = next(r.run for r in records if r.WhichOneof("record_type") == "run")

@@ -59,6 +59,11 @@ def test_metric_must_be_reported_and_optuna_cannot_grid():
     assert "optuna cannot search a grid (seed)" in errors
 
 
+def test_a_sides_return_is_a_tune_metric():
+    assert TuneSpec(metric="team_return_predator").metric == "team_return_predator"
+    assert "team_return_<side>" in spec_errors({"metric": "reward"})
+
+
 def test_unknown_scheduler_key_is_named():
     errors = spec_errors({"scheduler": {"type": "asha", "grace_priod": 2}})
     assert "tune.scheduler.grace_priod: unknown key (did you mean 'grace_period'?)" in errors
