@@ -25,6 +25,7 @@ from env_wrappers.registry import ENVS
 from policies.common.contract import EnvFacts, env_facts
 from policies.common.sharing import PolicyMapping
 from policies.registry import ALGORITHMS, AlgoEntry
+from rl_apps.env_runner import MarlEnvRunner
 from rl_apps.errors import SpecError
 from rl_apps.spec import ExperimentSpec
 from rl_apps.spec.sections import OWN_KEYS, SECTIONS
@@ -101,6 +102,7 @@ def _configured(entry: AlgoEntry, spec: ExperimentSpec) -> Any:
     """The algorithm's config with every spec section applied."""
     config = entry.new_config()
     config.fault_tolerance(**FAULT_TOLERANCE_DEFAULTS)  # the spec's section overrides
+    config.env_runners(env_runner_cls=MarlEnvRunner)  # per-sub-env recovery, distinct seeds
     for section in SECTIONS:
         own = OWN_KEYS.get(section, set())
         kwargs = {k: v for k, v in getattr(spec, section).items() if k not in own}

@@ -20,12 +20,14 @@ from rl_apps import actor_weights, placement, rundir, wandb_logging
 from rl_apps import checkpoints as ckpt
 from rl_apps.build import plan
 from rl_apps.checkpoint_trust import private_copy
+from rl_apps.env_runner import EnvFailureCount
 from rl_apps.errors import RunError, SpecError
 from rl_apps.metrics import flatten_scalars, format_progress, headline, progress_columns
 from rl_apps.plots import plot_learning_curve
 from rl_apps.runtime import current_resources, fit_resources, ray_runtime
 from rl_apps.signals import stop_signals_interrupt
 from rl_apps.spec import ExperimentSpec, load_spec
+from rl_apps.stopping import stop_algorithm
 from rl_apps.tensorboard import TensorBoardWriter
 from rl_apps.weights import sync_runner_weights
 
@@ -116,6 +118,7 @@ def _save(algo: Any, state: RunState) -> Path:
 def _iterate(algo: Any, state: RunState, writer: rundir.MetricsWriter, echo: Callable) -> str:
     session_start = last_save = time.monotonic()
     frequency, every_s = state.spec.checkpoint.frequency, state.spec.checkpoint.every_s
+    failures = EnvFailureCount()
     while True:
         result = algo.train()
         elapsed = state.start_counters.elapsed_s + time.monotonic() - session_start
@@ -126,6 +129,8 @@ def _iterate(algo: Any, state: RunState, writer: rundir.MetricsWriter, echo: Cal
         state.wandb.log(row, scalars)
         state.last_row = row
         echo(format_progress(row))
+        if note := failures.note(result):
+            echo(note)
         state.stalled = state.stalled + 1 if row["env_steps_iter"] == 0 else 0
         if state.stalled >= STALL_LIMIT:
             raise RunError(
@@ -297,15 +302,20 @@ def run_experiment(
         state = RunState(run_dir, spec, agents, counters, wandb=tracker, report=report)
         state.tensorboard = TensorBoardWriter(run_dir, spec.reporting.get("tensorboard", True))
         writer = rundir.MetricsWriter(run_dir, progress_columns(agents))
+        stalled = None
         with stop_signals_interrupt() as received:
             try:
                 reason = _iterate(algo, state, writer, echo)
             except KeyboardInterrupt:
                 reason = "interrupted"
                 echo(f"stopping: {received[0] if received else 'interrupted'}; saving a checkpoint")
+            except RunError as err:  # the watchdog: summarize, then exit 1 with its message
+                stalled, reason = err, f"stalled: {err}"
         if state.last_row is not None and state.saved_iteration != state.last_row["iteration"]:
             echo(f"  checkpoint: {_save(algo, state)}")
         summary = _finish(state, reason, echo)
+        if stalled is not None:
+            raise stalled
         if received:
             summary["signal"] = received[0]
         return summary
@@ -313,4 +323,4 @@ def run_experiment(
         tracker.finish()  # flushes an interrupted or failed run too
         if state is not None:
             state.tensorboard.close()
-        algo.stop()
+        stop_algorithm(algo, echo=echo)  # bounded: kills the actors when stop() hangs
