@@ -25,6 +25,7 @@ from env_wrappers.registry import ENVS
 from policies.common.contract import EnvFacts, env_facts
 from policies.common.sharing import PolicyMapping
 from policies.registry import ALGORITHMS, AlgoEntry
+from rl_apps import determinism
 from rl_apps.env_runner import MarlEnvRunner
 from rl_apps.errors import SpecError
 from rl_apps.spec import ExperimentSpec
@@ -82,6 +83,8 @@ def plan(spec: ExperimentSpec) -> Plan:
 
     """
     entry = ALGORITHMS[spec.algo]
+    if determinism.is_deterministic(spec) and determinism.problems(spec):
+        raise SpecError(spec.source, determinism.problems(spec))
     config = _configured(entry, spec)
     config.apply_budget(spec.stop.model_dump(exclude_none=True))
     sharing = spec.multi_agent.get("sharing", "shared")
@@ -111,6 +114,8 @@ def _configured(entry: AlgoEntry, spec: ExperimentSpec) -> Any:
         if kwargs:
             getattr(config, section)(**kwargs)
     config.debugging(seed=spec.seed)
+    if determinism.is_deterministic(spec):
+        determinism.configure(config)  # sampling and learning in the driver
     return config
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from rl_apps import actor_weights, placement, rundir, wandb_logging
+from rl_apps import actor_weights, determinism, placement, rundir, wandb_logging
 from rl_apps import checkpoints as ckpt
 from rl_apps.build import plan
 from rl_apps.checkpoint_trust import private_copy
@@ -46,6 +46,8 @@ class TrainOptions:
     resume: Path | None = None
     trust_checkpoint: bool = False
     echo: Callable[[str], None] = print
+    #: The CLI: may restart its process (``debugging.deterministic`` fixes PYTHONHASHSEED).
+    restart_process: bool = False
 
 
 @dataclass
@@ -120,6 +122,8 @@ def _iterate(algo: Any, state: RunState, writer: rundir.MetricsWriter, echo: Cal
     frequency, every_s = state.spec.checkpoint.frequency, state.spec.checkpoint.every_s
     failures = EnvFailureCount()
     while True:
+        if determinism.is_deterministic(state.spec):
+            _seed_next_iteration(algo, state)
         result = algo.train()
         elapsed = state.start_counters.elapsed_s + time.monotonic() - session_start
         row = headline(result, elapsed, state.agents)
@@ -152,6 +156,25 @@ def _iterate(algo: Any, state: RunState, writer: rundir.MetricsWriter, echo: Cal
             state.report(row, saved)
         if reason:
             return reason
+
+
+def _seed_next_iteration(algo: Any, state: RunState) -> None:
+    done = state.last_row["iteration"] if state.last_row else state.start_counters.iteration
+    determinism.seed_iteration(algo, state.spec.seed, done + 1)
+
+
+def _deterministic_process(spec: ExperimentSpec, opts: TrainOptions) -> None:
+    """Deterministic mode: fixed string hashing (restarting the CLI if needed), torch fixed."""
+    if not determinism.is_deterministic(spec):
+        return
+    if not determinism.hash_seed_fixed():
+        if opts.restart_process:
+            determinism.restart_with_hash_seed(opts.echo)  # does not return
+        opts.echo(
+            "warning: debugging.deterministic without PYTHONHASHSEED=0 in the environment: "
+            "runs in different processes may differ (marl train sets it itself)"
+        )
+    determinism.fix_torch()
 
 
 def _record_placement(algo: Any, run_dir: Path, echo: Callable) -> None:
@@ -254,6 +277,7 @@ def _print_summary(summary: dict[str, Any], echo: Callable) -> None:
 def train(opts: TrainOptions) -> dict[str, Any]:
     """Runs (or resumes) one experiment; returns the summary written to summary.json."""
     spec, resume_from = _load(opts)
+    _deterministic_process(spec, opts)
     planned = plan(spec)
     config = planned.config
     known = current_resources(opts.address)
