@@ -73,6 +73,20 @@ def hash_seed_fixed() -> bool:
     return os.environ.get("PYTHONHASHSEED") == HASH_SEED
 
 
+def prepare_process(spec: Any, may_restart: bool, echo: Callable[[str], None]) -> None:
+    """Deterministic mode: fixed string hashing (restarting the CLI if allowed), torch fixed."""
+    if not is_deterministic(spec):
+        return
+    if not hash_seed_fixed():
+        if may_restart:
+            restart_with_hash_seed(echo)  # does not return
+        echo(
+            "warning: debugging.deterministic without PYTHONHASHSEED=0 in the environment: "
+            "runs in different processes may differ (marl train sets it itself)"
+        )
+    fix_torch()
+
+
 def restart_with_hash_seed(echo: Callable[[str], None]) -> None:
     """Replaces this process by the same command with ``PYTHONHASHSEED`` fixed."""
     echo(f"deterministic mode: restarting with PYTHONHASHSEED={HASH_SEED}")

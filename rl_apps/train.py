@@ -163,20 +163,6 @@ def _seed_next_iteration(algo: Any, state: RunState) -> None:
     determinism.seed_iteration(algo, state.spec.seed, done + 1)
 
 
-def _deterministic_process(spec: ExperimentSpec, opts: TrainOptions) -> None:
-    """Deterministic mode: fixed string hashing (restarting the CLI if needed), torch fixed."""
-    if not determinism.is_deterministic(spec):
-        return
-    if not determinism.hash_seed_fixed():
-        if opts.restart_process:
-            determinism.restart_with_hash_seed(opts.echo)  # does not return
-        opts.echo(
-            "warning: debugging.deterministic without PYTHONHASHSEED=0 in the environment: "
-            "runs in different processes may differ (marl train sets it itself)"
-        )
-    determinism.fix_torch()
-
-
 def _record_placement(algo: Any, run_dir: Path, echo: Callable) -> None:
     where = placement.placement(algo)
     (run_dir / "placement.json").write_text(json.dumps(where, indent=1))
@@ -277,7 +263,7 @@ def _print_summary(summary: dict[str, Any], echo: Callable) -> None:
 def train(opts: TrainOptions) -> dict[str, Any]:
     """Runs (or resumes) one experiment; returns the summary written to summary.json."""
     spec, resume_from = _load(opts)
-    _deterministic_process(spec, opts)
+    determinism.prepare_process(spec, opts.restart_process, opts.echo)
     planned = plan(spec)
     config = planned.config
     known = current_resources(opts.address)
