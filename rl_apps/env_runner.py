@@ -28,6 +28,7 @@ import gymnasium as gym
 from ray.rllib.env.env_runner import NUM_ENV_STEP_FAILURES_LIFETIME
 from ray.rllib.env.multi_agent_env_runner import MultiAgentEnvRunner
 from ray.rllib.utils.annotations import override
+from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS
 
 from env_wrappers.recovering import RecoveringSubEnv, derived_seed
 
@@ -92,12 +93,21 @@ class MarlEnvRunner(MultiAgentEnvRunner):
 class EnvFailureCount:
     """Turns RLlib's lifetime count of failed env steps into one console line per iteration."""
 
-    def __init__(self) -> None:
-        self._seen = 0
+    def __init__(self, seen: int = 0) -> None:
+        self._seen = seen
+
+    @classmethod
+    def of(cls, algo: Any) -> EnvFailureCount:
+        """Counting from what ``algo`` has counted (a resumed run restores the lifetime count)."""
+        key = (ENV_RUNNER_RESULTS, NUM_ENV_STEP_FAILURES_LIFETIME)
+        try:
+            return cls(int(algo.metrics.peek(key, default=0) or 0))
+        except Exception:  # noqa: BLE001 - no metrics yet: count from zero
+            return cls()
 
     def note(self, result: dict[str, Any]) -> str | None:
         """The line for this iteration's result, or None when no env step failed in it."""
-        total = int(result.get("env_runners", {}).get(NUM_ENV_STEP_FAILURES_LIFETIME) or 0)
+        total = int(result.get(ENV_RUNNER_RESULTS, {}).get(NUM_ENV_STEP_FAILURES_LIFETIME) or 0)
         new = total - self._seen if total >= self._seen else total
         self._seen = total
         if not new:

@@ -120,7 +120,7 @@ def _save(algo: Any, state: RunState) -> Path:
 def _iterate(algo: Any, state: RunState, writer: rundir.MetricsWriter, echo: Callable) -> str:
     session_start = last_save = time.monotonic()
     frequency, every_s = state.spec.checkpoint.frequency, state.spec.checkpoint.every_s
-    failures = EnvFailureCount()
+    failures = EnvFailureCount.of(algo)  # after a restore: from the restored count
     while True:
         if determinism.is_deterministic(state.spec):
             _seed_next_iteration(algo, state)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from env_wrappers.make import make_rllib_env
 from env_wrappers.recovering import RecoveringSubEnv, derived_seed
+from rl_apps.env_runner import EnvFailureCount
 
 
 class Breaks:
@@ -50,3 +51,10 @@ def test_a_rebuilt_env_resets_with_a_derived_seed():
     again = _env()
     expected, _ = again.reset(seed=derived_seed(7, 1))
     assert all((reseeded[a]["obs"] == expected[a]["obs"]).all() for a in expected)
+
+
+def test_the_console_line_counts_this_iteration_s_failures_only():
+    count = EnvFailureCount(seen=5)  # a resumed run: 5 failures before the checkpoint
+    assert count.note({"env_runners": {"num_env_step_failures": 5}}) is None
+    line = count.note({"env_runners": {"num_env_step_failures": 12}})
+    assert line == "  env step failures: 7 (sub-envs rebuilt; 12 so far)"
