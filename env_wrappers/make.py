@@ -102,7 +102,11 @@ def make_team_env(name: str, **kwargs: Any) -> TeamEnv:
     """The team view of env ``name``: one RLlib agent per team (for joint algorithms)."""
     env_kwargs, ours, team = _split(name, kwargs, team=True)
     base = _adapter(name, env_kwargs, ours)
-    return TeamEnv(base, team["teams"], _team_reward(name, team["team_reward"]))
+    return TeamEnv(base, team["teams"], _team_reward(name, team["team_reward"]), **_ensemble(team))
+
+
+def _ensemble(team: dict[str, Any]) -> dict[str, Any]:
+    return {"sub_policies": team["sub_policies"], "sub_policy": team["sub_policy"]}
 
 
 class CatalogEnv(PettingZooEnv):
@@ -129,4 +133,5 @@ class CatalogTeamEnv(TeamEnv):
         name = options.pop("name")
         env_kwargs, ours, team = _split(name, options, team=True)
         base = _adapter(name, env_kwargs, ours)
-        super().__init__(base, team["teams"], _team_reward(name, team["team_reward"]))
+        reward = _team_reward(name, team["team_reward"])
+        super().__init__(base, team["teams"], reward, **_ensemble(team))

@@ -28,7 +28,12 @@ WRAPPER_KWARGS: dict[str, Any] = {
     "step_error_rate": 0.0,
 }
 #: Options of the team view only (joint algorithms).
-TEAM_KWARGS: dict[str, Any] = {"teams": None, "team_reward": "auto"}
+TEAM_KWARGS: dict[str, Any] = {
+    "teams": None,
+    "team_reward": "auto",
+    "sub_policies": 1,  # policy ensembles: each member's sub-policy index drawn per episode
+    "sub_policy": None,  # a fixed sub-policy index for every member instead of the draw
+}
 
 
 def did_you_mean(word: str, choices: list[str]) -> str:

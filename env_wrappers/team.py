@@ -16,6 +16,13 @@ gives one team for cooperative envs and one per side for simple_adversary and si
 ``teams="all"`` makes one team ``all`` of every agent (MADDPG's joint critics see every agent,
 adversaries included). Every step's info carries the members' own rewards
 (``member_rewards``), for algorithms whose critics learn each member's reward.
+
+Policy ensembles (``sub_policies=K`` > 1): the observation also holds ``sub_policy`` (``[n]``),
+each member's sub-policy index for the whole episode, drawn uniformly from ``0..K-1`` for each
+member independently at every reset. The draws are seeded: ``reset(seed=s)`` restarts them
+from ``s``, a reset without a seed continues the sequence. ``sub_policy=k`` fixes every
+member's index to ``k`` (evaluation of one sub-policy). It is data in the observation, so
+replayed episodes carry the index their members acted with.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import gymnasium as gym
 import numpy as np
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
-from env_wrappers.keys import ALIVE_KEY, MASK_KEY, OBS_KEY, STATE_KEY
+from env_wrappers.keys import ALIVE_KEY, MASK_KEY, OBS_KEY, STATE_KEY, SUB_POLICY_KEY
 from env_wrappers.pettingzoo import PettingZooEnv
 
 TeamReward = Literal["sum", "mean"]
@@ -61,6 +68,8 @@ class TeamEnv(MultiAgentEnv):
         teams: ``team -> members``; by default the agents' name prefixes; ``"all"``: one team
             of every agent.
         team_reward: ``sum`` or ``mean`` of the members' rewards.
+        sub_policies: Sub-policies per member (policy ensembles); 1: no ``sub_policy`` key.
+        sub_policy: A fixed index for every member instead of the per-episode draw.
 
     """
 
@@ -69,8 +78,14 @@ class TeamEnv(MultiAgentEnv):
         env: PettingZooEnv,
         teams: dict[str, list[str]] | str | None = None,
         team_reward: TeamReward = "sum",
+        sub_policies: int = 1,
+        sub_policy: int | None = None,
     ) -> None:
         super().__init__()
+        _check_ensemble(sub_policies, sub_policy)
+        self.sub_policies, self.sub_policy = sub_policies, sub_policy
+        self._draws = np.random.default_rng()
+        self._picks: dict[str, np.ndarray] = {}
         if team_reward not in ("sum", "mean"):
             raise ValueError(f"team_reward must be 'sum' or 'mean', got {team_reward!r}")
         if env.state_space is None:
@@ -106,6 +121,8 @@ class TeamEnv(MultiAgentEnv):
             STATE_KEY: self.env.state_space,
             ALIVE_KEY: gym.spaces.Box(0, 1, (n,), np.int8),
         }
+        if self.sub_policies > 1:
+            spaces[SUB_POLICY_KEY] = gym.spaces.Box(0, self.sub_policies - 1, (n,), np.int8)
         if MASK_KEY in member_spaces[0].spaces:
             n_actions = member_spaces[0][MASK_KEY].shape[0]
             spaces[MASK_KEY] = gym.spaces.Box(0, 1, (n, n_actions), np.int8)
@@ -129,6 +146,8 @@ class TeamEnv(MultiAgentEnv):
             ALIVE_KEY: np.zeros(len(members), np.int8),
             STATE_KEY: self.env.get_state_vector(),
         }
+        if team in self._picks:
+            out[SUB_POLICY_KEY] = self._picks[team].copy()
         if MASK_KEY in space.spaces:
             out[MASK_KEY] = np.zeros(space[MASK_KEY].shape, np.int8)
             out[MASK_KEY][:, 0] = 1  # members that left may only "act" with action 0
@@ -146,9 +165,21 @@ class TeamEnv(MultiAgentEnv):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
         obs, _ = self.env.reset(seed=seed, options=options)
+        self._draw_sub_policies(seed)
         grouped = self._group(obs)
         self.agents = list(grouped)
         return grouped, {t: {} for t in grouped}
+
+    def _draw_sub_policies(self, seed: int | None) -> None:
+        """Each member's sub-policy for this episode (ensembles only)."""
+        if self.sub_policies == 1:
+            return
+        if seed is not None:
+            self._draws = np.random.default_rng([seed, 0x5E6])  # apart from the env's seed
+        for team, members in self.teams.items():
+            draw = self._draws.integers(self.sub_policies, size=len(members))
+            fixed = None if self.sub_policy is None else np.full(len(members), self.sub_policy)
+            self._picks[team] = (draw if fixed is None else fixed).astype(np.int8)
 
     def step(self, action_dict: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
         actions = {}
@@ -181,3 +212,14 @@ class TeamEnv(MultiAgentEnv):
 
     def close(self) -> None:
         self.env.close()
+
+
+def _check_ensemble(sub_policies: Any, sub_policy: Any) -> None:
+    if isinstance(sub_policies, bool) or not isinstance(sub_policies, int) or sub_policies < 1:
+        raise ValueError(f"sub_policies must be an integer >= 1, got {sub_policies!r}")
+    if sub_policy is None:
+        return
+    if isinstance(sub_policy, bool) or not isinstance(sub_policy, int):
+        raise ValueError(f"sub_policy must be an integer or null, got {sub_policy!r}")
+    if not 0 <= sub_policy < sub_policies:
+        raise ValueError(f"sub_policy must be in 0..{sub_policies - 1}, got {sub_policy}")

@@ -124,13 +124,23 @@ def _probe(config: Any, spec: ExperimentSpec, options: dict[str, Any]) -> EnvFac
     try:
         env = config.make_env(spec.env.name, **options)
     except Exception as err:  # noqa: BLE001 - any failure here comes from the options
-        given = ", ".join(f"{k}={v!r}" for k, v in options.items()) or "defaults"
-        problem = f"{spec.env.name} cannot be built with {given}: {type(err).__name__}: {err}"
+        problem = f"{_options_text(spec, options)}: {type(err).__name__}: {err}"
         raise SpecError(spec.source, [("env", problem)]) from err
     try:
         return env_facts(env)
     finally:
         env.close()
+
+
+def _options_text(spec: ExperimentSpec, options: dict[str, Any]) -> str:
+    """The spec's options, then the ones the algorithm set (named as the algorithm's)."""
+    own = {k: v for k, v in options.items() if k in spec.env.kwargs}
+    added = {k: v for k, v in options.items() if k not in spec.env.kwargs}
+    text = f"{spec.env.name} cannot be built with "
+    text += ", ".join(f"{k}={v!r}" for k, v in own.items()) or "its defaults"
+    if added:
+        text += f" (and {spec.algo}'s " + ", ".join(f"{k}={v!r}" for k, v in added.items()) + ")"
+    return text
 
 
 def _check_capabilities(entry: AlgoEntry, spec: ExperimentSpec, facts: EnvFacts) -> None:

@@ -8,8 +8,11 @@ import gymnasium as gym
 
 from env_wrappers.keys import OBS_KEY
 from env_wrappers.make import make_rllib_env
+from env_wrappers.pettingzoo import STATE_SOURCES
+from env_wrappers.ranges import CHECKS
 from env_wrappers.registry import ENVS, TEAM_KWARGS, WRAPPER_KWARGS, get_entry
 from policies.registry import ALGORITHMS
+from rl_apps.spec.env_options import range_text
 
 
 def _space(space: gym.Space) -> str:
@@ -77,8 +80,22 @@ def algo_table() -> str:
     return _table(header, rows)
 
 
+#: Valid values of marl's own options (``env_wrappers.make``).
+OUR_RANGES: dict[str, str] = {
+    "global_state": "one of " + ", ".join(STATE_SOURCES),
+    "agent_id": "true or false",
+    "pad": "true, false or auto",
+    "wrappers": "list of supersuit wrappers",
+    "step_error_rate": "number in [0, 1)",
+    "teams": "{team: [agents]}, all, or null (name prefixes)",
+    "team_reward": "one of auto, sum, mean",
+    "sub_policies": "integer >= 1 (policy ensembles: the algorithm sets it)",
+    "sub_policy": "null (drawn per episode) or an index below sub_policies",
+}
+
+
 def env_options_table(name: str) -> str:
-    """``marl envs NAME``: the env's facts, its own options with defaults, then ours."""
+    """``marl envs NAME``: the env's facts, its options with defaults and ranges, then ours."""
     entry = get_entry(name)  # an unknown name: EnvError listing the valid ones
     row = env_row(name)
     lines = [
@@ -87,8 +104,20 @@ def env_options_table(name: str) -> str:
         f"state {row[4]}, rewards {row[6]}",
         "",
     ]
-    own = [[key, repr(value), "the env's"] for key, value in entry.options().items()]
-    ours = [[key, repr(value), "every env (marl)"] for key, value in WRAPPER_KWARGS.items()]
-    team = [[key, repr(value), "team-view algorithms"] for key, value in TEAM_KWARGS.items()]
-    own = [r for r in own if r[0] != "render_mode"]
-    return "\n".join(lines) + "\n" + _table(["option", "default", "for"], own + ours + team)
+    own = [
+        [key, repr(value), range_text(name, key), "the env's"]
+        for key, value in entry.options().items()
+        if key != "render_mode"
+    ]
+    ours = [[k, repr(v), OUR_RANGES[k], "every env (marl)"] for k, v in WRAPPER_KWARGS.items()]
+    team = [[k, repr(v), OUR_RANGES[k], "team-view algorithms"] for k, v in TEAM_KWARGS.items()]
+    header = ["option", "default", "valid values", "for"]
+    text = "\n".join(lines) + "\n" + _table(header, own + ours + team)
+    return text + _combinations_note(name)
+
+
+def _combinations_note(name: str) -> str:
+    check = CHECKS.get(name)
+    if check is None or not check.__doc__:
+        return ""
+    return f"\n\nAlso refused: {check.__doc__.strip().rstrip('.').lower()}."

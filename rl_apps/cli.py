@@ -136,6 +136,14 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=1_000_000, help="seed of the first episode")
     p.add_argument("--no-baseline", action="store_true", help="skip the random-policy baseline")
     p.add_argument("--out", type=Path, help="also write the JSON report to this file")
+    p.add_argument(
+        "--sub-policy",
+        type=_sub_policy,
+        default=None,
+        metavar="K|all",
+        help="policy ensembles: every agent acts with sub-policy K, or each in turn (all); "
+        "default: drawn per episode as in training",
+    )
     _add_trust(p)
     p.add_argument(
         "--q-table",
@@ -148,6 +156,45 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
         metavar="OUT.png",
         help="old spelling of `marl inspect value-dist CHECKPOINT OUT.png` (kept for one release)",
     )
+
+
+def _sub_policy(text: str) -> int | str:
+    if text == "all":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a sub-policy index or 'all', got {text!r}"
+        ) from None
+
+
+def _add_crossplay(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "crossplay",
+        help="play one side's policies from one checkpoint against the others' from another",
+        description="Cross-play: the agents named by each --side prefix act with that side's "
+        "checkpoint; every combination of the sides' checkpoints plays --episodes episodes "
+        "in the first checkpoint's env. Prints JSON: each side's return and the task metric "
+        "per matchup, and a matrix when there are two sides. Checkpoints whose spaces do not "
+        "match the env are refused (exit 2).",
+    )
+    p.add_argument(
+        "--side",
+        dest="sides",
+        action="append",
+        required=True,
+        metavar="PREFIX=CKPT[,CKPT...]",
+        help="agents whose names start with PREFIX act with these checkpoints (repeat per side)",
+    )
+    p.add_argument("--episodes", type=int, default=10, help="episodes per matchup (default 10)")
+    p.add_argument("--seed", type=int, default=1_000_000, help="seed of the first episode")
+    mode = p.add_mutually_exclusive_group()
+    for flag, const in (("--stochastic", "stochastic"), ("--greedy", "greedy")):
+        mode.add_argument(flag, dest="actions", action="store_const", const=const)
+    p.set_defaults(actions=None)
+    p.add_argument("--out", type=Path, help="also write the JSON report to this file")
+    _add_trust(p)
 
 
 def _add_inspect(sub: argparse._SubParsersAction) -> None:
@@ -188,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tune(sub)
     _add_cluster(sub)
     _add_eval(sub)
+    _add_crossplay(sub)
     _add_inspect(sub)
     p = sub.add_parser(
         "validate",
@@ -334,6 +382,36 @@ def cmd_eval(args: argparse.Namespace) -> int:
             baseline=not args.no_baseline,
             trust_checkpoint=args.trust_checkpoint,
             inspect=inspect,
+            sub_policy=args.sub_policy,
+        )
+    )
+    text = format_report(report)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+    return 0
+
+
+def cmd_crossplay(args: argparse.Namespace) -> int:
+    from rl_apps.crossplay import CrossplayOptions, crossplay
+    from rl_apps.errors import SpecError
+    from rl_apps.evaluate import format_report
+
+    sides: dict[str, list[Path]] = {}
+    for given in args.sides:
+        prefix, _, paths = given.partition("=")
+        if not prefix or not paths or prefix in sides:
+            raise SpecError(
+                "--side", [("", f"expected PREFIX=CKPT[,CKPT...] once per side: {given!r}")]
+            )
+        sides[prefix] = [Path(p) for p in paths.split(",") if p]
+    report = crossplay(
+        CrossplayOptions(
+            sides=sides,
+            episodes=args.episodes,
+            seed=args.seed,
+            actions=args.actions,
+            trust_checkpoint=args.trust_checkpoint,
         )
     )
     text = format_report(report)
@@ -429,6 +507,7 @@ COMMANDS = {
     "tune": cmd_tune,
     "cluster": cmd_cluster,
     "eval": cmd_eval,
+    "crossplay": cmd_crossplay,
     "inspect": cmd_inspect,
     "validate": cmd_validate,
     "envs": cmd_envs,
@@ -443,7 +522,7 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``marl`` console script."""
     args = build_parser().parse_args(argv)
-    if args.command in ("train", "tune", "eval", "inspect", "validate", "export"):
+    if args.command in ("train", "tune", "eval", "crossplay", "inspect", "validate", "export"):
         from rl_apps.runtime import quiet_ray_logs
 
         quiet_ray_logs(args.verbose)

@@ -11,6 +11,11 @@ pickle: the spec is read from the checkpoint's ``spec.yaml`` and the weights fro
 (``rl_apps.checkpoint_trust.read_verified``). Reports the mean and std of the team return
 and of each agent's return, with a random-policy baseline on the same env and seeds, as
 REFERENCE.md asks of every result.
+
+Policy ensembles (an algorithm whose ``sub_policy_count()`` is K > 1): by default each
+agent's sub-policy is drawn per episode as in training (the env's seeded draw);
+``--sub-policy k`` makes every agent act with sub-policy ``k``; ``--sub-policy all`` runs the
+episodes once per sub-policy and reports each (``sub_policies``) and all together.
 """
 
 from __future__ import annotations
@@ -51,6 +56,8 @@ class EvalOptions:
     #: ``(inspector name, output path or None)`` to run after the episodes: the old
     #: ``--q-table`` / ``--value-dist`` flags, now ``marl inspect``.
     inspect: tuple[str, Path | None] | None = None
+    #: Ensembles: None (drawn per episode, as in training), a sub-policy index, or "all".
+    sub_policy: int | str | None = None
 
 
 def check_checkpoint(path: Path, trust: bool = False) -> ExperimentSpec:
@@ -192,17 +199,27 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         from rl_apps.inspection import check_inspector
 
         check_inspector(opts.inspect[0], opts.checkpoint, planned)  # before any episode
-    env = planned.make_env(**_render_kwargs(spec, opts.render is not None))
+    picks = sub_policy_picks(opts.sub_policy, planned.config.sub_policy_count())
+    env = planned.make_env(**_render_kwargs(spec, opts.render is not None), **picks[0])
     actions = opts.actions or planned.entry.eval_actions
     torch.manual_seed(opts.seed)  # stochastic evaluation repeats with the same --seed
     greedy = actions == "greedy"
     actors = load_actors(opts.checkpoint, planned, env, greedy, opts.trust_checkpoint)
     frames: list | None = [] if opts.render else None
-    episodes, first_actions = [], []
-    for index in range(opts.episodes):
-        actors.reset()
-        policy = _recording(actors.act, first_actions) if index == 0 else actors.act
-        episodes.append(run_episode(env, policy, opts.seed + index, frames if index == 0 else None))
+    episodes, first_actions, per_pick = [], [], {}
+    for pick in picks:
+        if pick != picks[0]:
+            env.close()
+            env = planned.make_env(**pick)
+        played = []
+        for index in range(opts.episodes):
+            actors.reset()
+            first = index == 0 and not first_actions
+            policy = _recording(actors.act, first_actions) if first else actors.act
+            played.append(run_episode(env, policy, opts.seed + index, frames if first else None))
+        episodes += played
+        if pick:
+            per_pick[str(pick["sub_policy"])] = _stats(played, list(env.possible_agents))
     report = {
         "checkpoint": str(opts.checkpoint),
         "env": spec.env.name,
@@ -212,6 +229,10 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         **_stats(episodes, list(env.possible_agents)),
         "first_actions": first_actions[0] if first_actions else {},
     }
+    if planned.config.sub_policy_count() > 1:
+        report["sub_policy"] = "drawn" if opts.sub_policy is None else opts.sub_policy
+    if len(per_pick) > 1:
+        report["sub_policies"] = per_pick
     if opts.baseline:
         policy = _random_policy(env, opts.seed)
         randoms = [run_episode(env, policy, opts.seed + i) for i in range(opts.episodes)]
@@ -227,6 +248,26 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         found = run_inspector(name, opts.checkpoint, planned, out, opts.seed, actors.modules)
         report[name.replace("-", "_")] = found
     return report
+
+
+def sub_policy_picks(choice: int | str | None, count: int) -> list[dict[str, Any]]:
+    """The env options of each evaluation pass: ``[{}]`` draws as in training.
+
+    Raises:
+        SpecError: A sub-policy was asked of a checkpoint without an ensemble, or is out of
+            range.
+
+    """
+    if choice is None:
+        return [{}]
+    if count == 1:
+        raise SpecError("--sub-policy", [("", "the checkpoint's policies are no ensemble")])
+    if choice == "all":
+        return [{"sub_policy": k} for k in range(count)]
+    if not isinstance(choice, int) or not 0 <= choice < count:
+        message = f"must be 'all' or a sub-policy in 0..{count - 1}, got {choice!r}"
+        raise SpecError("--sub-policy", [("", message)])
+    return [{"sub_policy": choice}]
 
 
 def format_report(report: dict[str, Any]) -> str:

@@ -1,8 +1,12 @@
-"""Reading RLlib's nested result dicts: the headline numbers and a flat scalar view."""
+"""Reading RLlib's nested result dicts: the headline numbers, each side's return, a flat view.
+
+The console line made from them is ``rl_apps.progress``.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from numbers import Number
 from typing import Any
 
@@ -19,26 +23,62 @@ BASE_COLUMNS = [
 ]
 
 
-def sides(agents: list[str]) -> dict[str, list[str]]:
+def sides(
+    agents: list[str],
+    *,
+    reward: str = "individual",
+    groups: Mapping[str, list[str]] | None = None,
+    team_view: bool = False,
+) -> dict[str, list[str]]:
     """The sides of a competitive or mixed game; empty when every agent is on one side.
 
-    Agents are grouped by name prefix (``adversary_0`` -> ``adversary``).
+    Without groups and outside the team view, the env's own teams: agents grouped by name
+    prefix (``adversary_0`` -> ``adversary``), as the team view groups them.
 
-    On the team view the agents are the teams themselves (one side each).
+    Args:
+        agents: The RLlib agents (on the team view: the teams).
+        reward: The env's reward structure (``ENVS[name].reward``); ``shared`` is fully
+            cooperative: one side, whatever the groups.
+        groups: ``multi_agent.groups`` when given (``sharing: groups``): the sides.
+        team_view: Whether the agents are teams (each team is a side).
+
     """
-    groups: dict[str, list[str]] = {}
-    for agent in agents:
-        groups.setdefault(agent.rsplit("_", 1)[0], []).append(agent)
-    return groups if len(groups) > 1 else {}
+    if reward == "shared":
+        return {}
+    if groups:
+        found = {g: [a for a in members if a in agents] for g, members in groups.items()}
+        found = {g: members for g, members in found.items() if members}
+    elif team_view:
+        found = {agent: [agent] for agent in agents}
+    else:  # as env_wrappers.team.teams_by_prefix, which imports RLlib
+        found = {}
+        for agent in agents:
+            found.setdefault(agent.rsplit("_", 1)[0], []).append(agent)
+    return found if len(found) > 1 else {}
 
 
-def progress_columns(agents: list[str]) -> list[str]:
+def spec_sides(spec: Any, agents: list[str]) -> dict[str, list[str]]:
+    """``sides`` of a validated ExperimentSpec: its env's rewards, groups and view."""
+    from env_wrappers.registry import ENVS
+    from policies.registry import ALGORITHMS
+
+    multi_agent = spec.multi_agent
+    groups = multi_agent.get("groups") if multi_agent.get("sharing") == "groups" else None
+    return sides(
+        agents,
+        reward=ENVS[spec.env.name].reward,
+        groups=groups,
+        team_view=ALGORITHMS[spec.algo].view == "teams",
+    )
+
+
+def progress_columns(agents: list[str], sides: Mapping[str, list[str]]) -> list[str]:
     """progress.csv columns: the headline numbers, each side's return, each agent's return.
 
-    Sides only in competitive and mixed games, where the summed team return adds opponents
-    together.
+    Sides (``sides``) only in competitive and mixed games, where the summed team return adds
+    opponents together.
     """
-    side_columns = [f"team_return_{side}" for side in sides(agents)]
+    side_columns = [f"team_return_{side}" for side in sides]
     return BASE_COLUMNS + side_columns + [f"return_{agent}" for agent in agents]
 
 
@@ -60,8 +100,13 @@ def _count(value: Any) -> int:
     return int(number) if math.isfinite(number) else 0
 
 
-def headline(result: dict[str, Any], elapsed_s: float, agents: list[str]) -> dict[str, Any]:
-    """The per-iteration row of progress.csv from an RLlib result dict."""
+def headline(
+    result: dict[str, Any],
+    elapsed_s: float,
+    agents: list[str],
+    sides: Mapping[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    """The per-iteration row of progress.csv from an RLlib result dict (``sides``: see above)."""
     runners = result.get("env_runners", {})
     steps_iter = _count(runners.get("num_env_steps_sampled"))  # NaN when no runner reported
     iter_time = float(result.get("time_this_iter_s") or 0.0)
@@ -79,7 +124,7 @@ def headline(result: dict[str, Any], elapsed_s: float, agents: list[str]) -> dic
     agent_returns = runners.get("agent_episode_returns_mean", {}) or {}
     for agent in agents:
         row[f"return_{agent}"] = _finite(agent_returns.get(agent))
-    for side, members in sides(agents).items():
+    for side, members in (sides or {}).items():
         values = [row[f"return_{m}"] for m in members]
         row[f"team_return_{side}"] = None if None in values else sum(values)
     return row
@@ -104,23 +149,3 @@ def flatten_scalars(result: dict[str, Any], prefix: str = "") -> dict[str, float
             if math.isfinite(float(value)):
                 flat[name] = float(value)
     return flat
-
-
-def format_progress(row: dict[str, Any]) -> str:
-    """One human-readable progress line (each side's return in competitive games)."""
-    rate = row["steps_per_s"] or 0.0
-    minutes, seconds = divmod(int(row["elapsed_s"]), 60)
-    side_keys = [k for k in row if k.startswith("team_return_") and k != "team_return_mean"]
-    if side_keys:
-        returns = " ".join(f"{k[len('team_return_') :]} {_text(row[k]).strip()}" for k in side_keys)
-        returns = f"returns {returns}"
-    else:
-        returns = f"team return {_text(row['team_return_mean'])}"
-    return (
-        f"iter {row['iteration']:4d} | env steps {row['env_steps']:>10,} | "
-        f"{returns} | {rate:7,.0f} steps/s | elapsed {minutes:3d}m{seconds:02d}s"
-    )
-
-
-def _text(value: float | None) -> str:
-    return f"{value:9.2f}" if value is not None else "      n/a"

@@ -101,7 +101,11 @@ class MetricsWriter:
         self.csv_path = run_dir / PROGRESS_CSV
         self.jsonl_path = run_dir / RESULT_JSONL
         self.columns = columns
-        if not self.csv_path.exists():
+        if self.csv_path.exists() and self.csv_path.stat().st_size:
+            # A resumed run keeps its header (an older marl may have chosen other columns).
+            with self.csv_path.open(newline="") as handle:
+                self.columns = next(csv.reader(handle), columns)
+        else:
             with self.csv_path.open("w", newline="") as handle:
                 csv.writer(handle).writerow(columns)
 

@@ -22,8 +22,9 @@ from rl_apps.build import plan
 from rl_apps.checkpoint_trust import private_copy
 from rl_apps.env_runner import EnvFailureCount
 from rl_apps.errors import RunError, SpecError
-from rl_apps.metrics import flatten_scalars, format_progress, headline, progress_columns
+from rl_apps.metrics import flatten_scalars, headline, progress_columns, spec_sides
 from rl_apps.plots import plot_learning_curve
+from rl_apps.progress import ProgressConsole, binding, budgets, format_progress, learner_summary
 from rl_apps.runtime import current_resources, fit_resources, ray_runtime
 from rl_apps.signals import stop_signals_interrupt
 from rl_apps.spec import ExperimentSpec, load_spec
@@ -69,6 +70,9 @@ class RunState:
     tensorboard: TensorBoardWriter = field(
         default_factory=lambda: TensorBoardWriter(Path(), enabled=False)
     )
+    #: ``side -> agents`` of a competitive or mixed game (``metrics.sides``); empty otherwise.
+    sides: dict[str, list[str]] = field(default_factory=dict)
+    console: ProgressConsole = field(default_factory=lambda: ProgressConsole(interactive=False))
 
 
 def _load(opts: TrainOptions) -> tuple[ExperimentSpec, Path | None]:
@@ -126,13 +130,13 @@ def _iterate(algo: Any, state: RunState, writer: rundir.MetricsWriter, echo: Cal
             _seed_next_iteration(algo, state)
         result = algo.train()
         elapsed = state.start_counters.elapsed_s + time.monotonic() - session_start
-        row = headline(result, elapsed, state.agents)
+        row = headline(result, elapsed, state.agents, state.sides)
         scalars = {"elapsed_s": elapsed, **flatten_scalars(result)}
         writer.append(row, scalars)
         state.tensorboard.write(row, scalars)
         state.wandb.log(row, scalars)
         state.last_row = row
-        echo(format_progress(row))
+        state.console.progress(_progress_line(state, row, result))
         if note := failures.note(result):
             echo(note)
         state.stalled = state.stalled + 1 if row["env_steps_iter"] == 0 else 0
@@ -161,6 +165,18 @@ def _iterate(algo: Any, state: RunState, writer: rundir.MetricsWriter, echo: Cal
 def _seed_next_iteration(algo: Any, state: RunState) -> None:
     done = state.last_row["iteration"] if state.last_row else state.start_counters.iteration
     determinism.seed_iteration(algo, state.spec.seed, done + 1)
+
+
+def _progress_line(state: RunState, row: dict[str, Any], result: dict[str, Any]) -> str:
+    """The console line: the stop budget's share and ETA, returns, the main losses."""
+    start = {
+        "iteration": state.start_counters.iteration,
+        "env_steps": state.start_counters.env_steps,
+        "elapsed_s": state.start_counters.elapsed_s,
+    }
+    budget = binding(budgets(state.spec.stop.model_dump(exclude_none=True), row, start))
+    learner = learner_summary(result)
+    return format_progress(row, budget, learner, bar=state.console.interactive)
 
 
 def _record_placement(algo: Any, run_dir: Path, echo: Callable) -> None:
@@ -228,6 +244,8 @@ def _finish(state: RunState, reason: str, echo: Callable) -> dict[str, Any]:
         "final_team_return": row.get("team_return_mean"),
         "checkpoint": str(state.last_checkpoint) if state.last_checkpoint else None,
     }
+    if state.sides:  # the summed team return adds opponents together
+        summary["final_side_returns"] = {s: row.get(f"team_return_{s}") for s in state.sides}
     (state.run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
     state.wandb.log_final(summary, curve)
     _print_summary(summary, echo)
@@ -253,6 +271,9 @@ def _print_summary(summary: dict[str, Any], echo: Callable) -> None:
     )
     first, final = summary["first_team_return"], summary["final_team_return"]
     echo(f"  team return   : {fmt(first)} (first iteration) -> {fmt(final)} (last)")
+    if summary.get("final_side_returns"):
+        sides = ", ".join(f"{s} {fmt(v)}" for s, v in summary["final_side_returns"].items())
+        echo(f"  side returns  : {sides} (last; the team return adds opponents together)")
     if summary["checkpoint"]:
         echo(f"  checkpoint    : {summary['checkpoint']}")
         echo(f"  evaluate with : marl eval {summary['checkpoint']} --episodes 20")
@@ -299,6 +320,8 @@ def run_experiment(
     trust_checkpoint: bool = False,
 ) -> dict[str, Any]:
     """Builds the algorithm, restores ``resume_from``, iterates to a stop, saves, summarizes."""
+    console = ProgressConsole(echo)
+    echo = console.echo
     echo(f"run directory: {run_dir}")
     algo = config.build_algo()
     _record_placement(algo, run_dir, echo)
@@ -310,8 +333,9 @@ def run_experiment(
             counters = restore_checkpoint(algo, resume_from, echo, trust_checkpoint)
             rundir.truncate_metrics(run_dir, counters.iteration)
         state = RunState(run_dir, spec, agents, counters, wandb=tracker, report=report)
+        state.console, state.sides = console, spec_sides(spec, agents)
         state.tensorboard = TensorBoardWriter(run_dir, spec.reporting.get("tensorboard", True))
-        writer = rundir.MetricsWriter(run_dir, progress_columns(agents))
+        writer = rundir.MetricsWriter(run_dir, progress_columns(agents, state.sides))
         stalled = None
         with stop_signals_interrupt() as received:
             try:
@@ -330,6 +354,7 @@ def run_experiment(
             summary["signal"] = received[0]
         return summary
     finally:
+        console.close()
         tracker.finish()  # flushes an interrupted or failed run too
         if state is not None:
             state.tensorboard.close()

@@ -22,6 +22,12 @@ Hooks, in the order ``rl_apps.build.plan`` calls them:
 6. ``validate()``: RLlib's hook; a ``ValueError`` whose message starts with a dotted spec
    path (``training.mixer must ...``) becomes a spec error at that path.
 
+``sub_policy_count()``: how many sub-policies each agent has (policy ensembles; 1 by
+default). An algorithm with an ensemble sets the team env's ``sub_policies`` option in
+``env_options`` (``policies.common.ensemble``); the env then draws each agent's sub-policy
+per episode and puts it into the observation, and ``marl eval --sub-policy k`` fixes it
+with the env option ``sub_policy: k``: the application never asks how the ensemble works.
+
 After training: ``export_actors`` writes per-agent actors in the one schema of
 ``policies.common.export``; ``inspectors()`` names the training-time views the algorithm
 offers (``marl inspect NAME CHECKPOINT``).
@@ -154,6 +160,10 @@ class AlgorithmContract:
     def env_options(self, sharing: str) -> dict[str, Any]:
         """Env options this algorithm sets (the spec's own env options take precedence)."""
         return {}
+
+    def sub_policy_count(self) -> int:
+        """Sub-policies per agent (policy ensembles); 1 when the algorithm has none."""
+        return 1
 
     @property
     def env_class(self) -> type:

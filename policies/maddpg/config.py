@@ -32,6 +32,7 @@ from torch import nn
 
 from env_wrappers.keys import MASK_KEY
 from policies.common.contract import AlgorithmContract, EnvFacts, check_team_export
+from policies.common.ensemble import ensemble_env_options
 from policies.common.export import export_member_networks
 from policies.common.module_specs import per_agent_module_specs
 from policies.common.sharing import PolicyMapping
@@ -55,6 +56,10 @@ _OPTIONS = {
     "episode_batch_size": 1024,
     "episode_buffer_size": 40_000,
     "num_steps_sampled_before_learning_starts": 1024 * 25,
+    "policy_inference": False,
+    "inference_entropy": 1e-3,
+    "inference_lr": 0.01,
+    "ensemble_size": 1,
 }
 
 
@@ -101,6 +106,10 @@ class MADDPGConfig(AlgorithmContract, AlgorithmConfig):
         episode_batch_size: int = NotProvided,
         episode_buffer_size: int = NotProvided,
         num_steps_sampled_before_learning_starts: int = NotProvided,
+        policy_inference: bool = NotProvided,
+        inference_entropy: float = NotProvided,
+        inference_lr: float = NotProvided,
+        ensemble_size: int = NotProvided,
         **kwargs: Any,
     ) -> MADDPGConfig:
         """MADDPG's options (see the module docstring), then AlgorithmConfig's.
@@ -123,6 +132,14 @@ class MADDPGConfig(AlgorithmContract, AlgorithmConfig):
             episode_batch_size: Transitions per update.
             episode_buffer_size: Episodes kept in the replay (FIFO).
             num_steps_sampled_before_learning_starts: Env steps before the first update.
+            policy_inference: Each agent's critic target uses its approximations of the
+                other agents' policies, fitted from the replay, instead of their target
+                actors (the paper's section 4.2; learner-only, never exported).
+            inference_entropy: The entropy bonus ``lambda`` of the approximations' loss.
+            inference_lr: Adam learning rate of the approximations.
+            ensemble_size: Sub-policies per agent (policy ensembles, the paper's section
+                4.3): one drawn at random for each agent at every episode; the agent's
+                critic is shared by its sub-policies.
             **kwargs: AlgorithmConfig.training's options (gamma, grad_clip, ...).
 
         """
@@ -160,7 +177,14 @@ class MADDPGConfig(AlgorithmContract, AlgorithmConfig):
             if getattr(self, name) not in valid:
                 got = getattr(self, name)
                 raise ValueError(f"training.{name} must be one of {', '.join(valid)}, got {got!r}")
-        for name in ("actor_lr", "critic_lr"):
+        if not isinstance(self.policy_inference, bool):
+            raise ValueError("training.policy_inference must be true or false")
+        if not isinstance(self.inference_entropy, int | float) or self.inference_entropy < 0:
+            raise ValueError("training.inference_entropy must be a number >= 0")
+        size = self.ensemble_size
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"training.ensemble_size must be an integer >= 1, got {size!r}")
+        for name in ("actor_lr", "critic_lr", "inference_lr"):
             if not _positive(getattr(self, name)):
                 raise ValueError(f"training.{name} must be a number > 0")
         if not _positive(self.temperature):
@@ -189,8 +213,12 @@ class MADDPGConfig(AlgorithmContract, AlgorithmConfig):
 
     @override(AlgorithmContract)
     def env_options(self, sharing: str) -> dict[str, Any]:
-        """One team of every agent, spaces padded to the largest agent's where they differ."""
-        return {"teams": "all", "pad": "auto"}
+        """One team of every agent, spaces padded where they differ; an ensemble's draw."""
+        return {"teams": "all", "pad": "auto", **ensemble_env_options(self.ensemble_size)}
+
+    @override(AlgorithmContract)
+    def sub_policy_count(self) -> int:
+        return self.ensemble_size
 
     @override(AlgorithmContract)
     def configure_modules(
@@ -201,6 +229,8 @@ class MADDPGConfig(AlgorithmContract, AlgorithmConfig):
             **model_config,
             "critic": self.critic,
             "noise_scale": self.noise_at(0),
+            "policy_inference": self.policy_inference,
+            "ensemble_size": self.ensemble_size,
         }
         per_agent_module_specs(self, facts, mapping, MADDPGModule, options)
 
@@ -208,7 +238,11 @@ class MADDPGConfig(AlgorithmContract, AlgorithmConfig):
     def export_actors(
         self, modules: Any, facts: EnvFacts, mapping: PolicyMapping, out_dir: Path
     ) -> list[Path]:
-        """Every agent's actor (logits, or ``tanh`` actions in [-1, 1]); critics never."""
+        """Every agent's actor (logits, or ``tanh`` actions in [-1, 1]); critics never.
+
+        An ensemble writes every sub-policy ``k`` as team ``<team>.sub<k>``
+        (``all.sub0.agent_0.pt``, ...).
+        """
         check_team_export(facts)
         written: list[Path] = []
         for team, members in facts.teams.items():
@@ -219,19 +253,21 @@ class MADDPGConfig(AlgorithmContract, AlgorithmConfig):
                 member_space = gym.spaces.Box(space.low[0], space.high[0], dtype=np.float32)
                 head = _with_tanh
                 log_std = [float(np.log(self.noise_at(0)))] * module.action_size
-            written += export_member_networks(
-                module.agent_nets,
-                team=team,
-                members=members,
-                obs_size=module.obs_size,
-                n_actions=module.action_size,
-                uses_mask=MASK_KEY in module.observation_space.spaces,
-                output="logits" if module.discrete else "gaussian_mean",
-                out_dir=out_dir,
-                action_space=member_space,
-                head=head,
-                log_std=log_std,
-            )
+            ensemble = module.ensemble_size > 1
+            for k, nets in enumerate(module.agent_nets if ensemble else [module.agent_nets]):
+                written += export_member_networks(
+                    nets,
+                    team=f"{team}.sub{k}" if ensemble else team,
+                    members=members,
+                    obs_size=module.obs_size,
+                    n_actions=module.action_size,
+                    uses_mask=MASK_KEY in module.observation_space.spaces,
+                    output="logits" if module.discrete else "gaussian_mean",
+                    out_dir=out_dir,
+                    action_space=member_space,
+                    head=head,
+                    log_std=log_std,
+                )
         return written
 
 

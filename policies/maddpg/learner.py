@@ -18,13 +18,23 @@ T, n]``, ``terminateds``, ``filled``). One update is two phases (``_uncompiled_u
    The critics' parameters are held fixed in this phase (``torch.func.functional_call`` on
    detached copies), so the actor loss moves the actors only.
 
-Then the target actors and critics move by Polyak averaging (``target_tau``), and the module's
-exploration noise follows ``noise_schedule``. Each phase's optimizer clips its own gradient
-norm (``grad_clip``).
+With ``policy_inference``, phase 1 also fits each agent's approximations of the others'
+policies (``policies.maddpg.inference``: log-likelihood of the replayed actions plus
+``inference_entropy`` times the entropy, their own optimizer, ``inference_lr``), and agent
+``i``'s target uses its approximations' target copies for the others' next actions (their
+most likely actions) instead of the others' target actors.
+
+Then the target actors and critics (and approximations) move by Polyak averaging
+(``target_tau``), and the module's exploration noise follows ``noise_schedule``. Each phase's
+optimizer clips its own gradient norm (``grad_clip``).
 
 Logged per module: ``critic_loss``, ``actor_loss``, ``q_mean`` (all agents) and
 ``q_mean_<agent>`` per agent, ``target_mean``, ``noise_scale`` (continuous) or
-``gumbel_temperature`` (discrete).
+``gumbel_temperature`` (discrete); with ``policy_inference``: ``policy_inference_loss``,
+``policy_inference_entropy`` and ``policy_inference_kl`` (discrete: ``KL(pi_j || mu-hat_i^j)``
+to the current policies, averaged over pairs, and ``policy_inference_kl_<i>`` per observer
+``i``) or ``policy_inference_mse`` (continuous: the squared error of the approximations' means
+to the current deterministic actions, and ``policy_inference_mse_<i>``).
 """
 
 from __future__ import annotations
@@ -39,6 +49,17 @@ from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
 
 from env_wrappers.keys import ALIVE_KEY
 from policies.common.episode_replay import FILLED, MEMBER_REWARDS, TERMINATEDS
+from policies.maddpg.inference import (
+    categorical_kl,
+    categorical_log_prob_entropy,
+    gaussian_log_prob_entropy,
+    gaussian_params,
+    inference_loss,
+    joint_with_approximations,
+    masked_mean,
+    mean_squared_error,
+    others,
+)
 from policies.maddpg.math import (
     actor_loss,
     critic_loss,
@@ -48,7 +69,7 @@ from policies.maddpg.math import (
     with_own_action,
 )
 
-ACTOR, CRITIC = "actor", "critic"
+ACTOR, CRITIC, INFERENCE = "actor", "critic", "inference"
 
 
 class MADDPGTorchLearner(TorchLearner):
@@ -66,6 +87,8 @@ class MADDPGTorchLearner(TorchLearner):
             ACTOR: (list(module.agent_nets.parameters()), config.actor_lr),
             CRITIC: (list(module.critics.parameters()), config.critic_lr),
         }
+        if module.policy_inference:
+            groups[INFERENCE] = (list(module.approximations.parameters()), config.inference_lr)
         for name, (params, lr) in groups.items():
             self.register_optimizer(
                 module_id=module_id,
@@ -110,7 +133,10 @@ class MADDPGTorchLearner(TorchLearner):
         with torch.no_grad():
             next_out = module.actor_outputs(after, module._target_actors)  # [B, T, n, A]
             next_actions = _greedy_actions(module, next_out)
-            next_q = module.q_values(after, next_actions, module._target_critics)  # [B, T, n]
+            if module.policy_inference:
+                next_q = _inferred_next_q(module, after, next_actions)
+            else:
+                next_q = module.q_values(after, next_actions, module._target_critics)
             next_q = next_q * after[ALIVE_KEY].float()  # a member that left has no future
             targets = critic_targets(
                 batch[MEMBER_REWARDS], batch[TERMINATEDS], next_q, config.gamma
@@ -123,7 +149,43 @@ class MADDPGTorchLearner(TorchLearner):
         for i in range(module.n_agents):
             stats[f"q_mean_{i}"] = q.detach()[..., i][real[..., i]].mean()
         self.metrics.log_dict(stats, key=module_id, window=1)
+        if module.policy_inference:
+            return config.critic_coeff * loss + self._inference_loss(
+                module_id, module, config, batch
+            )
         return config.critic_coeff * loss
+
+    def _inference_loss(
+        self, module_id: str, module: Any, config: Any, batch: dict
+    ) -> torch.Tensor:
+        """Fits every agent's approximations of the others to their replayed actions."""
+        now, _, valid = self._steps(batch)
+        n = module.n_agents
+        index = torch.tensor([others(n, i) for i in range(n)], device=valid.device)  # [n, n-1]
+        heads = module.approximation_outputs(now)  # [B, T, n, n - 1, A or 2d]
+        valid_pairs = valid[..., index]  # [B, T, n, n - 1]: agent j alive at that step
+        with torch.no_grad():
+            true = module.actor_outputs(now)[..., index, :]  # [B, T, n, n - 1, A]
+        if module.discrete:
+            taken = batch[Columns.ACTIONS].long()[..., index]  # [B, T, n, n - 1]
+            log_prob, entropy = categorical_log_prob_entropy(heads, taken)
+            gap, name = categorical_kl(true, heads.detach()), "policy_inference_kl"
+        else:
+            taken = module.action_inputs(batch[Columns.ACTIONS])[..., index, :]
+            mean, log_std = gaussian_params(heads)
+            log_prob, entropy = gaussian_log_prob_entropy(mean, log_std, taken)
+            gap = mean_squared_error(mean.detach(), torch.tanh(true))
+            name = "policy_inference_mse"
+        loss = inference_loss(log_prob, entropy, valid_pairs, config.inference_entropy)
+        stats = {
+            "policy_inference_loss": loss,
+            "policy_inference_entropy": masked_mean(entropy.detach(), valid_pairs),
+            name: masked_mean(gap, valid_pairs),
+        }
+        for i in range(n):
+            stats[f"{name}_{i}"] = masked_mean(gap[..., i, :], valid_pairs[..., i, :])
+        self.metrics.log_dict(stats, key=module_id, window=1)
+        return loss
 
     def _actor_loss(self, module_id: str, module: Any, config: Any, batch: dict) -> torch.Tensor:
         now, _, valid = self._steps(batch)
@@ -160,6 +222,23 @@ class MADDPGTorchLearner(TorchLearner):
             for online, target in module.get_target_network_pairs():
                 polyak(online, target, self.config.target_tau)
             module.noise_scale.fill_(self.config.noise_at(env_steps))
+
+
+def _inferred_next_q(module: Any, after: dict, own: torch.Tensor) -> torch.Tensor:
+    """``Q'_i(x', mu'_i(o'_i), mu-hat'_i^j(o'_j) for j != i)`` for every agent ``i``: ``[B, T, n]``.
+
+    ``own [B, T, n, A]``: the target actors' actions; the others' come from agent ``i``'s
+    target approximations (their most likely actions).
+    """
+    approx = module.approximation_actions(
+        module.approximation_outputs(after, module._target_approx)
+    )  # [B, T, n, n - 1, A]
+    joint = joint_with_approximations(own, approx)  # [B, T, n, n, A]
+    rows = [
+        module.q_values(after, joint[..., i, :, :], module._target_critics)[..., i]
+        for i in range(module.n_agents)
+    ]
+    return torch.stack(rows, dim=-1)
 
 
 def _greedy_actions(module: Any, outputs: torch.Tensor) -> torch.Tensor:

@@ -15,6 +15,15 @@ masks); actions one per member (MultiDiscrete or a ``[n, d]`` Box).
   per agent, ``Q_i(x, a_1, ..., a_n)``, ``x`` the state (``critic: state``) or all agents'
   observations (``concat_obs``); ``critic: local`` gives independent DDPG, ``Q_i(o_i, a_i)``.
   Target copies of actors and critics.
+- **Ensembles** (``ensemble_size`` K > 1): ``agent_nets`` is a ``ModuleList`` of K
+  ``MemberNetworks``; the team env's ``sub_policy`` observation says which one each agent
+  drew for the episode (``policies.common.ensemble``), in acting and in the replay alike.
+  The critics are shared by an agent's sub-policies.
+- **Policy approximations** (``policy_inference``, only when not ``inference_only``): for
+  each agent ``i``, one network per other agent ``j`` (``MemberNetworks`` over the ``n - 1``
+  others, the actors' hidden sizes) that approximates ``j``'s policy from ``j``'s own
+  observation: masked logits (discrete) or a Gaussian head ``[mean, log_std]`` (continuous,
+  ``policies.maddpg.inference``), with target copies. Never exported.
 """
 
 from __future__ import annotations
@@ -36,8 +45,10 @@ from ray.rllib.core.rl_module.torch.torch_rl_module import TorchRLModule
 from ray.rllib.utils.annotations import override
 
 from env_wrappers.keys import MASK_KEY, OBS_KEY, STATE_KEY
+from policies.common.ensemble import select_sub_policy, sub_policy_of
 from policies.common.members import MemberNetworks
 from policies.common.networks import mask_logits
+from policies.maddpg.inference import gaussian_params, others
 from policies.maddpg.math import gapped_straight_through, gumbel_straight_through, squash
 
 #: ``rl_module.model_config`` keys a MADDPG module reads, with defaults (the paper's MPE
@@ -67,17 +78,26 @@ class MADDPGModule(TorchRLModule, TargetNetworkAPI):
         else:
             self.action_size = int(math.prod(self.action_space.shape[1:]))
         activation = config["fcnet_activation"]
-        self.agent_nets = MemberNetworks(
-            self.n_agents,
-            self.obs_size,
-            list(config["fcnet_hiddens"]),
-            self.action_size,
-            shared=bool(config["shared_actor"]),
-            activation=activation,
-            out_gain=0.01,
-        )
+        self.ensemble_size = int(config.get("ensemble_size", 1))
+
+        def actors() -> MemberNetworks:
+            return MemberNetworks(
+                self.n_agents,
+                self.obs_size,
+                list(config["fcnet_hiddens"]),
+                self.action_size,
+                shared=bool(config["shared_actor"]),
+                activation=activation,
+                out_gain=0.01,
+            )
+
+        if self.ensemble_size == 1:
+            self.agent_nets = actors()
+        else:
+            self.agent_nets = torch.nn.ModuleList(actors() for _ in range(self.ensemble_size))
         self.register_buffer("noise_scale", torch.tensor(float(config.get("noise_scale", 0.1))))
         self.critic_input = config.get("critic", "state")
+        self.policy_inference = False  # approximations live on the learner only
         if self.inference_only:
             return
         self.critics = MemberNetworks(
@@ -88,6 +108,21 @@ class MADDPGModule(TorchRLModule, TargetNetworkAPI):
             shared=False,
             activation=activation,
         )
+        self.policy_inference = bool(config.get("policy_inference")) and self.n_agents > 1
+        if self.policy_inference:
+            head = self.action_size if self.discrete else 2 * self.action_size
+            self.approximations = torch.nn.ModuleList(
+                MemberNetworks(
+                    self.n_agents - 1,
+                    self.obs_size,
+                    list(config["fcnet_hiddens"]),
+                    head,
+                    shared=False,
+                    activation=activation,
+                    out_gain=0.01,
+                )
+                for _ in range(self.n_agents)
+            )
         self.make_target_networks()
 
     def _critic_in_size(self) -> int:
@@ -103,10 +138,15 @@ class MADDPGModule(TorchRLModule, TargetNetworkAPI):
         if not hasattr(self, "_target_critics"):
             self._target_actors = copy.deepcopy(self.agent_nets).requires_grad_(False)
             self._target_critics = copy.deepcopy(self.critics).requires_grad_(False)
+        if getattr(self, "policy_inference", False) and not hasattr(self, "_target_approx"):
+            self._target_approx = copy.deepcopy(self.approximations).requires_grad_(False)
 
     @override(TargetNetworkAPI)
     def get_target_network_pairs(self) -> list[tuple[Any, Any]]:
-        return [(self.agent_nets, self._target_actors), (self.critics, self._target_critics)]
+        pairs = [(self.agent_nets, self._target_actors), (self.critics, self._target_critics)]
+        if self.policy_inference:
+            pairs.append((self.approximations, self._target_approx))
+        return pairs
 
     @override(TargetNetworkAPI)
     def forward_target(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -119,11 +159,45 @@ class MADDPGModule(TorchRLModule, TargetNetworkAPI):
         return local.reshape(*lead, self.n_agents, self.obs_size)
 
     def actor_outputs(self, obs: dict[str, torch.Tensor], nets: Any = None) -> torch.Tensor:
-        """Masked logits (discrete) or pre-``tanh`` actions (continuous): ``[..., n, A]``."""
-        out, _ = (nets or self.agent_nets)(self.local_obs(obs))
+        """Masked logits (discrete) or pre-``tanh`` actions (continuous): ``[..., n, A]``.
+
+        With an ensemble, each agent's from the sub-policy it drew (``obs["sub_policy"]``).
+        """
+        nets, local = nets or self.agent_nets, self.local_obs(obs)
+        if self.ensemble_size == 1:
+            out, _ = nets(local)
+        else:
+            pick = sub_policy_of(obs)
+            if pick is None:
+                raise ValueError("an ensemble module needs the team env's sub_policy observation")
+            every = torch.stack([net(local)[0] for net in nets], dim=-2)  # [..., n, K, A]
+            out = select_sub_policy(every, pick)
         if self.discrete:
             return mask_logits(out, obs.get(MASK_KEY))
         return out
+
+    def approximation_outputs(self, obs: dict[str, torch.Tensor], nets: Any = None) -> torch.Tensor:
+        """Every agent's approximations of the others: ``[..., n, n - 1, A or 2d]``.
+
+        Row ``i`` holds agent ``i``'s approximations of agents ``others(n, i)`` (in order),
+        each applied to that agent's own observation: masked logits (discrete) or a Gaussian
+        head ``[mean, log_std]`` (continuous).
+        """
+        local, mask = self.local_obs(obs), obs.get(MASK_KEY)  # [..., n, O]
+        rows = []
+        for i, net in enumerate(nets or self.approximations):
+            index = others(self.n_agents, i)
+            out, _ = net(local[..., index, :])  # [..., n - 1, A or 2d]
+            if self.discrete:
+                out = mask_logits(out, None if mask is None else mask[..., index, :])
+            rows.append(out)
+        return torch.stack(rows, dim=-3)
+
+    def approximation_actions(self, outputs: torch.Tensor) -> torch.Tensor:
+        """The approximations' most likely actions: one-hot argmax or the Gaussian's mean."""
+        if self.discrete:
+            return F.one_hot(outputs.argmax(-1), self.action_size).float()
+        return gaussian_params(outputs)[0]
 
     def policy_actions(
         self, outputs: torch.Tensor, estimator: str, temperature: float

@@ -26,6 +26,7 @@ from ray.rllib.algorithms.dqn.torch.dqn_torch_learner import DQNTorchLearner
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.apis.target_network_api import TargetNetworkAPI
 from ray.rllib.utils.annotations import override
+from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
 
 from env_wrappers.keys import MASK_KEY
 from policies.common.episode_replay import FILLED, LOSS_MASK
@@ -54,6 +55,17 @@ class QMIXTorchLearner(DQNTorchLearner):
     @override(DQNTorchLearner)
     def rl_module_required_apis(cls) -> list[type]:
         return [TargetNetworkAPI]
+
+    @override(DQNTorchLearner)
+    def after_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
+        """Target updates (DQN's), then logs the exploration epsilon at these env steps."""
+        super().after_gradient_based_update(timesteps=timesteps)
+        env_steps = int(timesteps.get(NUM_ENV_STEPS_SAMPLED_LIFETIME, 0) or 0)
+        for module_id in self.module.keys():
+            schedule = getattr(self.module[module_id].unwrapped(), "epsilon_schedule", None)
+            if schedule is not None:  # the env runners' schedule, at the same step count
+                epsilon = float(schedule.update(env_steps))
+                self.metrics.log_value((module_id, "epsilon"), epsilon, window=1)
 
     def _next_values(self, config: Any, batch: dict, fwd_out: dict) -> torch.Tensor:
         """Each member's bootstrap utility at the next observation: ``[B, n]``."""

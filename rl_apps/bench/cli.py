@@ -1,9 +1,10 @@
 """``marl bench COMMAND``: the argument parsers and command functions of the bench commands.
 
-``run`` (the suite), ``envs``, ``table``, ``profile``, ``scaling`` and ``learner-cost``, each
-with only its own options. Bad arguments (missing benchmark names, ``--steps`` below 100,
-``--seconds`` below 5) are argparse usage errors: exit 2 with the usage line, before any
-benchmark code is imported. The measuring modules are imported by the command that runs them.
+``run`` (the suite), ``envs``, ``table``, ``profile``, ``scaling``, ``learner-cost`` and
+``throughput``, each with only its own options. Bad arguments (missing benchmark names,
+``--steps`` below 100, ``--seconds`` below 5) are argparse usage errors: exit 2 with the usage
+line, before any benchmark code is imported. The measuring modules are imported by the
+command that runs them.
 """
 
 from __future__ import annotations
@@ -143,6 +144,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _add_out(p)
     p.set_defaults(bench=cmd_learner_cost)
 
+    p = commands.add_parser(
+        "throughput",
+        help="env steps/s of a spec's parts as ratios to the raw env",
+        description="For each spec (a file or a benchmark name): the raw env on one core, "
+        "sampling alone, the learner alone (on-policy specs), whole iterations and stock "
+        "RLlib PPO with the same sizes (policy-gradient specs); writes throughput.json and "
+        "throughput.md.",
+    )
+    _add_names(p, "+", "spec files or benchmark names")
+    p.add_argument(
+        "--seconds",
+        type=at_least(5),
+        default=30,
+        help="seconds of each timed phase, at least 5 (default 30)",
+    )
+    _add_steps(p, "raw env steps timed, at least 100 (default 20000)")
+    _add_out(p)
+    p.set_defaults(bench=cmd_throughput)
+
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Runs the bench command that parsed ``args``."""
@@ -218,4 +238,16 @@ def cmd_learner_cost(args: argparse.Namespace) -> int:
     from rl_apps.bench.learner_cost import bench_learner_cost
 
     bench_learner_cost(args.out, args.names, args.overrides)
+    return 0
+
+
+def cmd_throughput(args: argparse.Namespace) -> int:
+    from rl_apps.bench.suite import find_benchmarks
+    from rl_apps.bench.throughput import bench_throughput
+
+    files = [Path(n) for n in args.names if Path(n).is_file()]
+    names = [n for n in args.names if not Path(n).is_file()]
+    specs = files + (find_benchmarks(names) if names else [])
+    bench_throughput(args.out, specs, float(args.seconds), args.steps)
+    print(f"wrote {args.out / 'throughput.json'} and {args.out / 'throughput.md'}")
     return 0

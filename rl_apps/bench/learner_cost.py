@@ -20,6 +20,26 @@ from rl_apps.spec import load_spec
 BENCH_DIR = Path(__file__).resolve().parents[2] / "experiments" / "benchmarks"
 
 
+def update_seconds(algo: Any, config: Any, episodes: list, repeats: int) -> list[float]:
+    """Sorted seconds of ``repeats`` learner updates on ``episodes`` after a warm-up update.
+
+    Called as the algorithm's training step calls them (``num_epochs``, ``minibatch_size``).
+    """
+    from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
+
+    seconds = []
+    for _ in range(repeats + 1):
+        start = time.perf_counter()
+        algo.learner_group.update(
+            episodes=episodes,
+            timesteps={NUM_ENV_STEPS_SAMPLED_LIFETIME: 0},
+            num_epochs=config.num_epochs,
+            minibatch_size=config.minibatch_size,
+        )
+        seconds.append(time.perf_counter() - start)
+    return sorted(seconds[1:])
+
+
 def learner_seconds(name: str, overrides: list[str], repeats: int = 5) -> dict[str, Any]:
     """Seconds of one learner update (all epochs) of benchmark ``name`` on a fixed batch.
 
@@ -28,8 +48,6 @@ def learner_seconds(name: str, overrides: list[str], repeats: int = 5) -> dict[s
     them (``num_epochs``, ``minibatch_size``), so sampling never enters the number. (RLlib's own
     ``learner_update_timer`` is a slow moving average dominated by the first, warm-up update.)
     """
-    from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
-
     spec = load_spec(BENCH_DIR / f"{name}.yaml", ["env_runners.num_env_runners=0", *overrides])
     config = plan(spec).config
     algo = config.build_algo()
@@ -37,19 +55,9 @@ def learner_seconds(name: str, overrides: list[str], repeats: int = 5) -> dict[s
         episodes = algo.env_runner.sample(
             num_timesteps=config.train_batch_size_per_learner, explore=True
         )
-        seconds = []
-        for _ in range(repeats + 1):
-            start = time.perf_counter()
-            algo.learner_group.update(
-                episodes=episodes,
-                timesteps={NUM_ENV_STEPS_SAMPLED_LIFETIME: 0},
-                num_epochs=config.num_epochs,
-                minibatch_size=config.minibatch_size,
-            )
-            seconds.append(time.perf_counter() - start)
+        measured = update_seconds(algo, config, episodes, repeats)
     finally:
         algo.stop()
-    measured = sorted(seconds[1:])
     return {
         "benchmark": name,
         "overrides": overrides,

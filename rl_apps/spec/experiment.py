@@ -11,6 +11,7 @@ where the schema already names a path, its message is kept). Nothing here builds
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -23,6 +24,7 @@ from policies.registry import ALGORITHMS, apply_legacy_spellings
 from rl_apps.errors import SpecError
 from rl_apps.resources import ResourcesSpec, expand_resources
 from rl_apps.spec import yamlio
+from rl_apps.spec.env_options import env_option_problems
 from rl_apps.spec.limits import check_numbers, check_overrides, check_structure
 from rl_apps.spec.secrets import find_secrets, secret_env_values, value_kind
 from rl_apps.spec.sections import SECTIONS, short_repr, validate_section
@@ -30,6 +32,9 @@ from rl_apps.tune.spec import SchedulerSpec, TuneSpec
 
 Problems = list[tuple[str, str]]
 QUICKSTART = Path(__file__).parents[1] / "specs" / "quickstart.yaml"
+#: The budget of a spec without ``stop``: small enough for a try on a laptop (a few minutes
+#: for the starters in experiments/starters/ on 2 cores), big enough to see learning begin.
+DEFAULT_STOP: dict[str, Any] = {"num_env_steps_sampled_lifetime": 100_000}
 
 
 class EnvSpec(BaseModel):
@@ -104,11 +109,11 @@ class ExperimentSpec(BaseModel):
     """A whole experiment; the sections are RLlib builder-method keyword arguments."""
 
     model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]  # default: see default_name
     algo: str
     env: EnvSpec
     seed: Annotated[int, Field(ge=0)] = 0
-    stop: StopSpec
+    stop: StopSpec  # default: DEFAULT_STOP (see with_defaults)
     checkpoint: CheckpointSpec = Field(default_factory=CheckpointSpec)
     benchmark: BenchmarkSpec | None = None
     wandb: WandbSpec | None = None
@@ -237,10 +242,10 @@ def _check_names(raw: dict[str, Any]) -> Problems:
     options = {k: v for k, v in env.items() if k != "name"}
     teams = isinstance(algo, str) and algo in ALGORITHMS and ALGORITHMS[algo].view == "teams"
     try:
-        problems += [("env", p) for p in check_env_kwargs(name, options, team=teams)]
+        found = [("env", p) for p in check_env_kwargs(name, options, team=teams)]
     except EnvError as err:
-        problems.append(("env", str(err)))
-    return problems
+        found = [("env", str(err))]
+    return problems + (found or env_option_problems(name, options))
 
 
 def _check_sections(raw: dict[str, Any]) -> tuple[dict[str, dict], Problems]:
@@ -300,12 +305,39 @@ def _merge_number_problems(numbers: Problems, others: Problems) -> Problems:
     return others + [(path, msg) for path, msg in numbers if not said(path)]
 
 
+def default_name(raw: dict[str, Any], source: str) -> str:
+    """A spec without ``name``: its file's name (``qmix.yaml`` -> ``qmix``), else algo_env.
+
+    Characters a run directory name cannot hold become ``_``.
+    """
+    stem = Path(source).stem if source.endswith((".yaml", ".yml")) else ""
+    if not stem:
+        env = raw.get("env")
+        env_name = env.get("name") if isinstance(env, dict) else None
+        stem = "_".join(str(p) for p in (raw.get("algo"), env_name) if isinstance(p, str))
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", stem) or "experiment"
+
+
+def with_defaults(raw: dict[str, Any], source: str) -> tuple[dict[str, Any], list[str]]:
+    """``raw`` with ``name`` and ``stop`` filled in when missing, and a note for each."""
+    raw, notes = dict(raw), []
+    if "name" not in raw:
+        raw["name"] = default_name(raw, source)
+    if "stop" not in raw:
+        raw["stop"] = dict(DEFAULT_STOP)
+        budget = ", ".join(f"{k}: {v:_}" for k, v in DEFAULT_STOP.items())
+        notes.append(f"no stop given: the default budget ({budget}); set stop: to change it")
+    return raw, notes
+
+
 def validate_spec(raw: dict[str, Any], source: str) -> ExperimentSpec:
     """Validates a raw spec mapping completely; raises SpecError listing every problem."""
     early = _shape_and_secret_problems(raw)
     if early:  # alone: other messages may quote the offending value
         raise SpecError(source, early)
+    raw, default_notes = with_defaults(raw, source)
     raw, notes = apply_legacy_spellings(raw)
+    notes = default_notes + notes
     raw, problems, resource_notes = expand_resources(raw)
     for note in notes + resource_notes:
         print(f"note: {source}: {note}", file=sys.stderr)

@@ -12,8 +12,9 @@ to check and every problem is answered in well under a second with exit code 2:
 - numbers (``check_numbers``): every number, and every numeric-looking string that RLlib's
   sections or pydantic would turn into one, is finite and inside the first matching range
   of ``BOUNDS`` (dotted-path patterns, ``*`` matches any part), else of ``FALLBACK``. Env
-  options have upper bounds only: the env checks its own lower bounds when it is built once
-  by ``marl validate``, which is cheap for small values and names the option.
+  options have upper bounds only here: their lower ends, kinds and impossible combinations
+  are the env's (``env_wrappers.ranges``, checked by ``rl_apps.spec.env_options``, which
+  tightens its ranges by these bounds).
 
 docs/spec-limits.md lists every bound (a unit test keeps it in step with this module).
 """

@@ -37,7 +37,8 @@ SAMPLERS = ("grid", "choice", "uniform", "loguniform", "randint")
 MAX_TRIALS = 10_000
 #: Values validated before a search at most (every grid and choice value, both range ends).
 MAX_EDGE_VALUES = 1_000
-#: The metrics every trial reports (progress.csv's columns; per-agent ``return_<agent>`` too).
+#: The metrics every trial reports (progress.csv's columns; per-agent ``return_<agent>`` and,
+#: in competitive and mixed games, per-side ``team_return_<side>`` too).
 METRICS = (
     "team_return_mean",
     "episode_len_mean",
@@ -122,10 +123,10 @@ class TuneSpec(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> TuneSpec:
-        if not (self.metric in METRICS or self.metric.startswith("return_")):
+        if not (self.metric in METRICS or self.metric.startswith(("return_", "team_return_"))):
             raise ValueError(
-                f"metric {self.metric!r} is not reported; use one of {', '.join(METRICS)} "
-                "or return_<agent>"
+                f"metric {self.metric!r} is not reported; use one of {', '.join(METRICS)}, "
+                "return_<agent> or team_return_<side>"
             )
         if self.trial_count() > MAX_TRIALS:
             raise ValueError(

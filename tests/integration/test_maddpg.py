@@ -161,3 +161,132 @@ def test_maddpg_trains_and_logs_its_metrics(env, training, model_config):
         assert stats["noise_scale"] < 0.8  # the schedule moved
     if training.get("gumbel_estimator") == "gapped":
         assert stats["gumbel_temperature"] == pytest.approx(0.7)
+
+
+def train_and_checkpoint(raw_spec, run_dir, iterations: int = 2, probe=None):
+    """Trains, writes a marl checkpoint; returns (last result, checkpoint, learner weights).
+
+    ``probe(algo)`` runs before the algorithm stops.
+    """
+    import yaml
+
+    from rl_apps import checkpoints as ckpt
+    from rl_apps.actor_weights import algorithm_writer
+
+    algo = plan(raw_spec).config.build_algo()
+    try:
+        results = [algo.train() for _ in range(iterations)]
+        steps = int(results[-1]["num_env_steps_sampled_lifetime"])
+        path = ckpt.save_checkpoint(
+            run_dir,
+            ckpt.Counters(iterations, steps, 1.0),
+            algorithm_writer(algo),
+            yaml.safe_dump(raw_spec.to_dict()),
+            keep=1,
+        )
+        weights = algo.learner_group.get_weights()
+        if probe is not None:
+            probe(algo)
+    finally:
+        algo.stop()
+    return results[-1], path, weights
+
+
+def restored_weights(raw_spec, path):
+    from rl_apps.train import restore_checkpoint
+
+    fresh = plan(raw_spec).config.build_algo()
+    try:
+        restore_checkpoint(fresh, path, echo=lambda _: None)
+        return fresh.learner_group.get_weights()
+    finally:
+        fresh.stop()
+
+
+@pytest.mark.parametrize(
+    ("env", "gap"),
+    [
+        ({"name": "simple_spread", "N": 2, "max_cycles": 10}, "policy_inference_kl"),
+        (
+            {"name": "simple_speaker_listener", "max_cycles": 10, "continuous_actions": True},
+            "policy_inference_mse",
+        ),
+    ],
+    ids=["discrete", "continuous"],
+)
+def test_policy_inference_trains_logs_and_round_trips(env, gap, tmp_path):
+    from rl_apps.evaluate import EvalOptions, evaluate
+    from rl_apps.export import export_checkpoint
+
+    raw_spec = spec(env, policy_inference=True, updates_per_env_step=0.05)
+    result, path, saved = train_and_checkpoint(raw_spec, tmp_path / "run")
+    stats = result["learners"]["all"]
+    for key in (gap, f"{gap}_0", f"{gap}_1", "policy_inference_loss", "critic_loss"):
+        assert math.isfinite(stats[key]), key
+    assert any(k.startswith("approximations.") for k in saved["all"])
+    restored = restored_weights(raw_spec, path)
+    for key, value in saved["all"].items():
+        np.testing.assert_array_equal(value, restored["all"][key], err_msg=key)
+    report = evaluate(EvalOptions(checkpoint=path, episodes=1, baseline=False))
+    assert math.isfinite(report["team_return"]["mean"])
+    written = export_checkpoint(path, tmp_path / "export")
+    assert written and not any("approx" in p.name for p in written)
+    assert all("approx" not in p.with_suffix(".json").read_text() for p in written)
+
+
+def test_an_ensemble_trains_replays_its_draws_exports_and_evaluates_each(tmp_path):
+    from env_wrappers.keys import SUB_POLICY_KEY
+    from rl_apps.evaluate import EvalOptions, evaluate
+    from rl_apps.export import export_checkpoint
+
+    k = 2
+    raw_spec = spec({"name": "simple_adversary", "max_cycles": 10}, ensemble_size=k)
+    batches = []
+    result, path, _ = train_and_checkpoint(
+        raw_spec, tmp_path / "run", probe=lambda a: batches.append(a.episode_trainer.train_batch())
+    )
+    assert math.isfinite(result["learners"]["all"]["actor_loss"])
+    picks = batches[0]["all"]["obs"][SUB_POLICY_KEY]  # [B, T + 1, n]: a step and the next one
+    assert np.array_equal(picks[:, 0], picks[:, 1])
+    assert set(np.unique(picks).tolist()) == set(range(k))
+    written = export_checkpoint(path, tmp_path / "export")
+    names = sorted(p.name for p in written)
+    agents = ["adversary_0", "agent_0", "agent_1"]
+    assert names == sorted(f"all.sub{s}.{a}.pt" for s in range(k) for a in agents)
+    report = evaluate(EvalOptions(checkpoint=path, episodes=2, baseline=False, sub_policy="all"))
+    assert sorted(report["sub_policies"]) == ["0", "1"]
+    assert report["sub_policy"] == "all"
+    one = evaluate(EvalOptions(checkpoint=path, episodes=2, baseline=False, sub_policy=1))
+    assert one["team_return"] == report["sub_policies"]["1"]["team_return"]  # greedy: same
+    drawn = evaluate(EvalOptions(checkpoint=path, episodes=2, baseline=False))
+    assert drawn["sub_policy"] == "drawn"
+
+
+def test_crossplay_of_two_checkpoints_on_simple_adversary(tmp_path, capsys):
+    from rl_apps.cli import main
+    from rl_apps.crossplay import CrossplayOptions, crossplay
+    from rl_apps.evaluate import EvalOptions, evaluate
+
+    env = {"name": "simple_adversary", "max_cycles": 10}
+    paths = {}
+    for name, training, env_extra in (
+        ("maddpg", {}, {}),
+        ("ddpg", {"critic": "local"}, {}),
+        ("n3", {}, {"N": 3}),
+    ):
+        raw = spec({**env, **env_extra}, **training)
+        paths[name] = train_and_checkpoint(raw, tmp_path / name, iterations=1)[1]
+    a, b = paths["maddpg"], paths["ddpg"]
+    report = crossplay(CrossplayOptions({"adversary": [a, b], "agent": [a, b]}, episodes=2))
+    assert len(report["matchups"]) == 4
+    matrix = report["matrix"]
+    assert np.shape(matrix["adversary"]) == (2, 2) and np.shape(matrix["agent"]) == (2, 2)
+    assert np.isfinite(matrix["adversary_goal_distance"]).all()
+    same = report["matchups"][0]  # a against itself: what `marl eval` measures
+    alone = evaluate(EvalOptions(checkpoint=a, episodes=2, baseline=False))
+    total = same["returns"]["adversary"]["mean"] + same["returns"]["agent"]["mean"]
+    assert total == pytest.approx(alone["team_return"]["mean"], rel=1e-5)
+    code = main(["crossplay", "--side", f"adversary={a}", "--side", f"agent={paths['n3']}"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "agent 'adversary_0': observation space" in err, err

@@ -21,6 +21,7 @@ from rl_apps.actor_weights import algorithm_writer
 from rl_apps.build import build_algo_config, plan
 from rl_apps.errors import SpecError
 from rl_apps.export import export_checkpoint
+from rl_apps.progress import learner_summary
 from rl_apps.spec import validate_spec
 from rl_apps.train import RESUME_NOTES, restore_checkpoint
 
@@ -70,6 +71,8 @@ def test_value_decomposition_trains(algo, env):
         (team,) = built.config.policies
         stats = results[-1]["learners"][team]
         assert math.isfinite(stats["qf_loss"]) and math.isfinite(stats["q_tot_mean"])
+        assert 0.0 <= stats["epsilon"] <= 1.0  # the exploration schedule, for the console line
+        assert set(learner_summary(results[-1])) == {"critic loss", "epsilon"}
         assert results[-1]["env_runners"]["num_env_steps_sampled_lifetime"] >= 128
         module = learner_modules(built)[team]
         assert type(module.mixer).__name__ == MIXER_CLASS[algo]
@@ -121,6 +124,8 @@ def test_episode_replay_trains(algo, env, extra):
         (team,) = built.config.policies
         stats = results[-1]["learners"][team]
         assert math.isfinite(stats["qf_loss"]) and math.isfinite(stats["q_tot_mean"])
+        assert 0.0 <= stats["epsilon"] <= 1.0  # the exploration schedule, for the console line
+        assert set(learner_summary(results[-1])) == {"critic loss", "epsilon"}
         assert results[-1]["episode_replay"]["episodes"] >= 4
         assert results[-1]["episode_replay"]["dropped_chunks"] == 0
         module = learner_modules(built)[team]

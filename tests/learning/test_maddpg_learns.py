@@ -60,7 +60,7 @@ def test_continuous_maddpg_beats_random_on_simple_spread():
         env_runners={"num_env_runners": 0, "num_envs_per_env_runner": 4},
         training={
             "num_steps_sampled_before_learning_starts": 5000,
-            "updates_per_env_step": 0.02,
+            "updates_per_env_step": 0.1,
             "episode_batch_size": 256,
             "actor_lr": 0.001,
             "critic_lr": 0.001,

@@ -40,7 +40,7 @@ def _ray_started() -> bool:
         (["bench", "envs", "--steps", "99"], "argument --steps: must be at least 100 (got 99)"),
         (["bench", "scaling", "--steps", "50"], "argument --steps: must be at least 100 (got 50)"),
         (["bench", "scaling", "--steps", "many"], "argument --steps: invalid int value: 'many'"),
-        (["bench", "nope"], "argument {run,envs,table,profile,scaling,learner-cost}: invalid"),
+        (["bench", "nope"], "argument {run,envs,table,profile,scaling,learner-cost,throughput}"),
         # each command has only its own options; the old flag spellings are gone
         (["bench", "run", "--seconds", "60"], "unrecognized arguments: --seconds"),
         (["bench", "table", "--steps", "500"], "unrecognized arguments: --steps 500"),
@@ -157,3 +157,36 @@ def test_an_interrupted_seed_stops_the_benchmark_and_writes_nothing(monkeypatch,
     assert trained == [["seed=0"]]  # the later seeds were not run
     assert not out.exists() or not any(out.iterdir())
     assert "seed 0 was interrupted (SIGTERM); no results written" in capsys.readouterr().err
+
+
+def test_throughput_takes_spec_files_and_benchmark_names(monkeypatch, tmp_path, capsys):
+    from rl_apps.bench import throughput
+
+    calls = record(monkeypatch, throughput, "bench_throughput")
+    spec = tmp_path / "mine.yaml"
+    spec.write_text("name: mine\n")
+    argv = ["bench", "throughput", str(spec), "mappo_simple_spread", "--seconds", "5"]
+    assert cli.main([*argv, "--steps", "300", "--out", str(tmp_path)]) == 0
+    (out, specs, seconds, steps), _ = calls[0]
+    assert (out, seconds, steps) == (tmp_path, 5.0, 300)
+    assert specs[0] == spec and specs[1].name == "mappo_simple_spread.yaml"
+    assert "--seconds: must be at least 5" in usage_error(
+        capsys, ["bench", "throughput", "x", "--seconds", "1"]
+    )
+
+
+def test_throughput_ratios_and_table():
+    from rl_apps.bench.throughput import markdown_table, ratios
+
+    rates = {"sampling": 500.0, "learner": None, "iterations": 250.0, "stock_ppo": 100.0}
+    assert ratios(rates, 1000.0) == {
+        "sampling": 0.5,
+        "learner": None,
+        "iterations": 0.25,
+        "stock_ppo": 0.1,
+    }
+    assert ratios({"sampling": 5.0}, 0.0) == {"sampling": None}
+    row = {"spec": "s.yaml", "algo": "qmix", "raw": 1000.0, "rates": rates}
+    row["ratios"] = ratios(rates, 1000.0)
+    line = markdown_table([row]).splitlines()[-1]
+    assert line == "| s.yaml | qmix | 1,000 | 500 (0.50x) | n/a | 250 (0.25x) | 100 (0.10x) |"

@@ -108,7 +108,7 @@ SET_CASES: list[tuple[str, list[str], str]] = [
     ("env-N-1e9", ["env.N=1000000000"], "env.N: 1_000_000_000 is outside"),
     ("env-N-1e9-float", ["env.N=1.0e9"], "env.N"),
     ("env-N-1e9-string", ["env.N=1e9"], "env.N"),
-    ("env-N-negative", ["env.N=-5"], "N=-5"),
+    ("env-N-negative", ["env.N=-5"], "env.N: must be an integer in [1, 100] (got -5)"),
     ("env-max-cycles-huge", ["env.max_cycles=10000000000"], "env.max_cycles"),
     (
         "env-wrapper-stack",

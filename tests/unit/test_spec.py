@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rl_apps.errors import SpecError
-from rl_apps.spec import apply_overrides, load_spec, parse_override, read_yaml
+from rl_apps.spec import apply_overrides, load_spec, parse_override, read_yaml, validate_spec
 
 from ..conftest import QUICKSTART
 
@@ -115,8 +115,23 @@ def test_non_mapping_yaml(write_spec):
 
 def test_missing_required_keys(write_spec):
     msg = errors_of(write_spec("name: t\n"))
-    for key in ("algo", "env", "stop"):
+    for key in ("algo", "env"):
         assert f"{key}: required key is missing" in msg
+    assert "stop" not in msg and "name" not in msg  # both have defaults
+
+
+def test_name_defaults_to_the_file_name_and_stop_to_the_default_budget(write_spec, capsys):
+    from rl_apps.spec.experiment import DEFAULT_STOP
+
+    path = write_spec("algo: ippo\nenv: {name: simple_spread}\n", name="my spread+v2.yaml")
+    spec = load_spec(path)
+    assert spec.name == "my_spread_v2"
+    assert spec.stop.model_dump(exclude_none=True) == DEFAULT_STOP
+    assert "no stop given: the default budget (num_env_steps_sampled_lifetime: 100_000)" in (
+        capsys.readouterr().err
+    )
+    raw = {"algo": "qmix", "env": {"name": "lbf"}, "stop": {"training_iteration": 2}}
+    assert validate_spec(raw, "<test>").name == "qmix_lbf"  # no file: algo_env
 
 
 def test_stop_needs_a_criterion(write_spec):

@@ -1,0 +1,71 @@
+"""Task metrics of MPE games beyond the return (the MADDPG paper's measures), from the world.
+
+- ``simple_adversary`` (physical deception): at the episode's last step, the adversaries'
+  distance to the goal landmark (``adversary_goal_distance``, mean over adversaries) and the
+  closest good agent's (``agents_goal_distance``).
+- ``simple_tag`` (predator-prey): adversary-agent collisions summed over the episode's steps
+  (``collisions``, the scenario's own ``benchmark_data``).
+
+``TaskMeter(env)`` reads the MPE world behind any of our wrappers; an env without a known
+metric gives an empty dict.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def _world(env: Any) -> tuple[Any, Any] | None:
+    """(scenario, world) of the MPE env behind our wrappers, or None."""
+    base = getattr(env, "env", env)  # the team view wraps the per-agent adapter
+    par_env = getattr(base, "par_env", None)
+    raw = getattr(par_env, "unwrapped", None)
+    if raw is None or not hasattr(raw, "world") or not hasattr(raw, "scenario"):
+        return None
+    return raw.scenario, raw.world
+
+
+def _kind(scenario: Any) -> str:
+    module = type(scenario).__module__
+    for name in ("simple_adversary", "simple_tag"):
+        if module.endswith(name):
+            return name
+    return ""
+
+
+class TaskMeter:
+    """Accumulates one episode's task metric; ``step()`` after every env step."""
+
+    def __init__(self, env: Any) -> None:
+        self.env = env
+        self.values: dict[str, float] = {}
+
+    def reset(self) -> None:
+        self.values = {}
+
+    def step(self) -> None:
+        found = _world(self.env)
+        if found is None:
+            return
+        scenario, world = found
+        kind = _kind(scenario)
+        if kind == "simple_tag":
+            hits = sum(scenario.benchmark_data(a, world) for a in world.agents if a.adversary)
+            self.values["collisions"] = self.values.get("collisions", 0.0) + float(hits)
+        elif kind == "simple_adversary":
+            goal = world.agents[0].goal_a.state.p_pos
+
+            def distance(agent: Any) -> float:
+                return float(np.linalg.norm(agent.state.p_pos - goal))
+
+            self.values["adversary_goal_distance"] = float(
+                np.mean([distance(a) for a in world.agents if a.adversary])
+            )
+            self.values["agents_goal_distance"] = min(
+                distance(a) for a in world.agents if not a.adversary
+            )
+
+    def result(self) -> dict[str, float]:
+        return dict(self.values)

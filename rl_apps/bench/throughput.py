@@ -1,0 +1,227 @@
+"""``marl bench throughput SPEC...``: where a spec's env steps/s go, as ratios to the raw env.
+
+For each spec, in one process on one machine (issue 18's measurement, run before and after
+each speed change):
+
+1. ``raw``: the PettingZoo env alone on one core, with the spec's env options, pre-sampled
+   random joint actions (``rl_apps.bench.envs``).
+2. ``sampling``: the spec's env runners sampling alone (no learner update), as the algorithm
+   samples: ``synchronous_parallel_sample`` over the env runner group.
+3. ``learner``: policy-gradient specs (PPO-like configs): the env steps of one train batch
+   divided by the median time of its learner update on that fixed batch
+   (``rl_apps.bench.learner_cost``'s method); None for replay-based algorithms, whose updates
+   are not tied to one batch.
+4. ``iterations``: whole ``algo.train()`` iterations (after one warm-up), env steps/s from
+   RLlib's lifetime counter.
+5. ``stock_ppo``: for policy-gradient specs, RLlib's own PPO (one policy per agent, RLlib's
+   ``ParallelPettingZooEnv``) with the same env runners, envs per runner, batch, minibatch and
+   epochs, as the reference for what RLlib itself reaches here.
+
+Each rate is also given as a ratio to ``raw``. Writes ``throughput.json`` and ``throughput.md``
+(with the commit and the machine's load average: other work changes every number).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rl_apps.rundir import git_commit
+
+
+def is_policy_gradient(config: Any) -> bool:
+    """True for on-policy rollout algorithms: one learner update per train batch (PPO-like)."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    return isinstance(config, PPOConfig)
+
+
+def ratios(rates: dict[str, float | None], raw: float) -> dict[str, float | None]:
+    """Every rate divided by the raw env's (None stays None)."""
+    return {k: None if v is None or raw <= 0 else round(v / raw, 3) for k, v in rates.items()}
+
+
+def raw_env_rate(env: dict[str, Any], steps: int, seed: int = 0) -> float:
+    """Env steps/s of the bare PettingZoo env with the spec's options, one core."""
+    from env_wrappers.make import make_env
+    from rl_apps.bench.envs import _actions, _time_steps
+
+    options = {k: v for k, v in env.items() if k != "name"}
+    raw = make_env(env["name"], **options)
+    actions = _actions(raw, 1000, seed)
+
+    def step(joint: dict) -> bool:
+        raw.step({a: joint[a] for a in raw.agents})
+        return not raw.agents
+
+    return _time_steps(lambda e: raw.reset(seed=seed + e), step, actions, steps)
+
+
+def _timed(fn: Callable[[], int], seconds: float) -> float:
+    """Calls ``fn`` (returning env steps) until ``seconds`` have passed; env steps/s."""
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        steps += fn()
+    return steps / (time.perf_counter() - start)
+
+
+def sampling_rate(algo: Any, seconds: float) -> float:
+    """Env steps/s of the algorithm's env runners sampling without any update."""
+    from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
+
+    def sample() -> int:
+        episodes = synchronous_parallel_sample(
+            worker_set=algo.env_runner_group, concat=True, _uses_new_env_runners=True
+        )
+        return sum(e.env_steps() for e in episodes)
+
+    sample()  # warm-up
+    return _timed(sample, seconds)
+
+
+def learner_rate(algo: Any, config: Any, repeats: int = 3) -> float | None:
+    """Env steps/s of the learner alone on a fixed on-policy batch (None: not on-policy)."""
+    from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
+
+    from rl_apps.bench.learner_cost import update_seconds
+
+    if not is_policy_gradient(config):
+        return None
+    episodes = synchronous_parallel_sample(
+        worker_set=algo.env_runner_group,
+        max_env_steps=config.train_batch_size_per_learner,
+        concat=True,
+        _uses_new_env_runners=True,
+    )
+    batch_steps = sum(e.env_steps() for e in episodes)
+    measured = update_seconds(algo, config, episodes, repeats)
+    median = measured[len(measured) // 2]
+    return batch_steps / median
+
+
+def iteration_rate(algo: Any, seconds: float) -> float:
+    """Env steps/s of whole training iterations (after one warm-up iteration)."""
+    from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME
+
+    def lifetime(result: dict) -> int:
+        return int(result[ENV_RUNNER_RESULTS][NUM_ENV_STEPS_SAMPLED_LIFETIME])
+
+    before = lifetime(algo.train())
+    start, after = time.perf_counter(), before
+    while time.perf_counter() - start < seconds:
+        after = lifetime(algo.train())
+    return (after - before) / (time.perf_counter() - start)
+
+
+def stock_ppo_config(spec: Any, config: Any) -> Any:
+    """RLlib's own PPO on the same PettingZoo env and sizes, one policy per agent."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
+    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+    from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
+    from ray.tune.registry import register_env
+
+    from env_wrappers.make import make_env
+
+    env = spec.env.model_dump()
+    options = {k: v for k, v in env.items() if k != "name"}
+    agents = list(make_env(env["name"], **options).possible_agents)
+    register_env("stock_pz", lambda _: ParallelPettingZooEnv(make_env(env["name"], **options)))
+    return (
+        PPOConfig()
+        .environment("stock_pz")
+        .env_runners(
+            num_env_runners=config.num_env_runners,
+            num_envs_per_env_runner=config.num_envs_per_env_runner,
+        )
+        .training(
+            train_batch_size_per_learner=config.train_batch_size_per_learner,
+            minibatch_size=config.minibatch_size,
+            num_epochs=config.num_epochs,
+        )
+        .multi_agent(policies=set(agents), policy_mapping_fn=lambda agent, *a, **k: agent)
+        .rl_module(
+            rl_module_spec=MultiRLModuleSpec(rl_module_specs={a: RLModuleSpec() for a in agents})
+        )
+        .debugging(seed=spec.seed)
+    )
+
+
+def measure_spec(spec_path: Path, seconds: float, raw_steps: int) -> dict[str, Any]:
+    """Every rate of one spec and its ratio to the raw env."""
+    from rl_apps.build import plan
+    from rl_apps.spec import load_spec
+
+    spec = load_spec(spec_path)
+    planned = plan(spec)
+    config = planned.config
+    raw = raw_env_rate(spec.env.model_dump(), raw_steps)
+    rates: dict[str, float | None] = {}
+    algo = config.build_algo()
+    try:
+        rates["sampling"] = sampling_rate(algo, seconds)
+        rates["learner"] = learner_rate(algo, config)
+        rates["iterations"] = iteration_rate(algo, seconds)
+    finally:
+        algo.stop()
+    rates["stock_ppo"] = None
+    if is_policy_gradient(config):
+        stock = stock_ppo_config(spec, config).build_algo()
+        try:
+            rates["stock_ppo"] = iteration_rate(stock, seconds)
+        finally:
+            stock.stop()
+    rounded = {k: None if v is None else round(v, 1) for k, v in rates.items()}
+    return {
+        "spec": spec_path.name,
+        "algo": spec.algo,
+        "env": spec.env.model_dump(),
+        "raw": round(raw, 1),
+        "rates": rounded,
+        "ratios": ratios(rounded, raw),
+    }
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """The results as a Markdown table: env steps/s (ratio to raw)."""
+
+    def cell(row: dict, key: str) -> str:
+        rate = row["rates"][key]
+        return "n/a" if rate is None else f"{rate:,.0f} ({row['ratios'][key]:.2f}x)"
+
+    lines = [
+        "| spec | algo | raw env | sampling alone | learner alone | whole iterations "
+        "| stock RLlib PPO |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['spec']} | {r['algo']} | {r['raw']:,.0f} | {cell(r, 'sampling')} | "
+            f"{cell(r, 'learner')} | {cell(r, 'iterations')} | {cell(r, 'stock_ppo')} |"
+        )
+    return "\n".join(lines)
+
+
+def bench_throughput(
+    out: Path, specs: list[Path], seconds: float = 30.0, raw_steps: int = 20_000
+) -> list[dict[str, Any]]:
+    """Measures every spec on a local Ray instance; writes throughput.json and .md."""
+    from rl_apps.runtime import ray_runtime
+
+    rows = []
+    with ray_runtime(None):
+        for path in specs:
+            print(f"measuring {path.name} ({seconds:g} s per phase) ...", flush=True)
+            rows.append(measure_spec(path, seconds, raw_steps))
+            print(markdown_table(rows[-1:]).splitlines()[-1], flush=True)
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    report = {**git_commit(), "seconds_per_phase": seconds, "load_average": load, "rows": rows}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "throughput.json").write_text(json.dumps(report, indent=1))
+    note = f"\nLoad average while measuring: {load}; commit {report.get('commit', '?')[:7]}.\n"
+    (out / "throughput.md").write_text(markdown_table(rows) + "\n" + note)
+    return rows
