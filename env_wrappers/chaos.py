@@ -2,8 +2,9 @@
 
 ``env: {name: ..., step_error_rate: 0.01}`` makes 1% of ``step`` calls raise
 ``InjectedEnvError``, as a crashing simulator would. With marl's default
-``fault_tolerance.restart_failed_sub_environments: true`` the env runner rebuilds the env,
-drops the broken episode and keeps sampling, so training batches stay full.
+``fault_tolerance.restart_failed_sub_environments: true`` the env runner rebuilds only the
+failed sub-env and truncates its episode there (``env_wrappers.recovering``); the other
+sub-envs and the sample go on, so training batches stay full.
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ from env_wrappers.registry import ENVS
 from policies.common.contract import EnvFacts, env_facts
 from policies.common.sharing import PolicyMapping
 from policies.registry import ALGORITHMS, AlgoEntry
+from rl_apps import determinism
+from rl_apps.env_runner import MarlEnvRunner
 from rl_apps.errors import SpecError
 from rl_apps.spec import ExperimentSpec
 from rl_apps.spec.sections import OWN_KEYS, SECTIONS
@@ -81,6 +83,8 @@ def plan(spec: ExperimentSpec) -> Plan:
 
     """
     entry = ALGORITHMS[spec.algo]
+    if determinism.is_deterministic(spec) and determinism.problems(spec):
+        raise SpecError(spec.source, determinism.problems(spec))
     config = _configured(entry, spec)
     config.apply_budget(spec.stop.model_dump(exclude_none=True))
     sharing = spec.multi_agent.get("sharing", "shared")
@@ -101,6 +105,7 @@ def _configured(entry: AlgoEntry, spec: ExperimentSpec) -> Any:
     """The algorithm's config with every spec section applied."""
     config = entry.new_config()
     config.fault_tolerance(**FAULT_TOLERANCE_DEFAULTS)  # the spec's section overrides
+    config.env_runners(env_runner_cls=MarlEnvRunner)  # per-sub-env recovery, distinct seeds
     for section in SECTIONS:
         own = OWN_KEYS.get(section, set())
         kwargs = {k: v for k, v in getattr(spec, section).items() if k not in own}
@@ -109,6 +114,8 @@ def _configured(entry: AlgoEntry, spec: ExperimentSpec) -> Any:
         if kwargs:
             getattr(config, section)(**kwargs)
     config.debugging(seed=spec.seed)
+    if determinism.is_deterministic(spec):
+        determinism.configure(config)  # sampling and learning in the driver
     return config
 
 

@@ -308,6 +308,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         runs_dir=args.runs_dir or DEFAULT_RUNS_DIR,
         resume=args.resume,
         trust_checkpoint=args.trust_checkpoint,
+        restart_process=True,
     )
     if args.seeds is not None:
         return _train_seeds(opts, args.seeds)

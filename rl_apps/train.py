@@ -16,10 +16,11 @@ from typing import Any
 
 import yaml
 
-from rl_apps import actor_weights, placement, rundir, wandb_logging
+from rl_apps import actor_weights, determinism, placement, rundir, wandb_logging
 from rl_apps import checkpoints as ckpt
 from rl_apps.build import plan
 from rl_apps.checkpoint_trust import private_copy
+from rl_apps.env_runner import EnvFailureCount
 from rl_apps.errors import RunError, SpecError
 from rl_apps.metrics import flatten_scalars, headline, progress_columns, spec_sides
 from rl_apps.plots import plot_learning_curve
@@ -28,6 +29,7 @@ from rl_apps.quiet import filtered_stderr
 from rl_apps.runtime import current_resources, fit_resources, ray_runtime
 from rl_apps.signals import stop_signals_interrupt
 from rl_apps.spec import ExperimentSpec, load_spec
+from rl_apps.stopping import stop_algorithm
 from rl_apps.tensorboard import TensorBoardWriter
 from rl_apps.weights import sync_runner_weights
 
@@ -46,6 +48,8 @@ class TrainOptions:
     resume: Path | None = None
     trust_checkpoint: bool = False
     echo: Callable[[str], None] = print
+    #: The CLI: may restart its process (``debugging.deterministic`` fixes PYTHONHASHSEED).
+    restart_process: bool = False
 
 
 @dataclass
@@ -121,7 +125,10 @@ def _save(algo: Any, state: RunState) -> Path:
 def _iterate(algo: Any, state: RunState, writer: rundir.MetricsWriter, echo: Callable) -> str:
     session_start = last_save = time.monotonic()
     frequency, every_s = state.spec.checkpoint.frequency, state.spec.checkpoint.every_s
+    failures = EnvFailureCount.of(algo)  # after a restore: from the restored count
     while True:
+        if determinism.is_deterministic(state.spec):
+            _seed_next_iteration(algo, state)
         result = algo.train()
         elapsed = state.start_counters.elapsed_s + time.monotonic() - session_start
         row = headline(result, elapsed, state.agents, state.sides)
@@ -131,6 +138,8 @@ def _iterate(algo: Any, state: RunState, writer: rundir.MetricsWriter, echo: Cal
         state.wandb.log(row, scalars)
         state.last_row = row
         state.console.progress(_progress_line(state, row, result))
+        if note := failures.note(result):
+            echo(note)
         state.stalled = state.stalled + 1 if row["env_steps_iter"] == 0 else 0
         if state.stalled >= STALL_LIMIT:
             raise RunError(
@@ -152,6 +161,11 @@ def _iterate(algo: Any, state: RunState, writer: rundir.MetricsWriter, echo: Cal
             state.report(row, saved)
         if reason:
             return reason
+
+
+def _seed_next_iteration(algo: Any, state: RunState) -> None:
+    done = state.last_row["iteration"] if state.last_row else state.start_counters.iteration
+    determinism.seed_iteration(algo, state.spec.seed, done + 1)
 
 
 def _progress_line(state: RunState, row: dict[str, Any], result: dict[str, Any]) -> str:
@@ -271,6 +285,7 @@ def _print_summary(summary: dict[str, Any], echo: Callable) -> None:
 def train(opts: TrainOptions) -> dict[str, Any]:
     """Runs (or resumes) one experiment; returns the summary written to summary.json."""
     spec, resume_from = _load(opts)
+    determinism.prepare_process(spec, opts.restart_process, opts.echo)
     planned = plan(spec)
     config = planned.config
     known = current_resources(opts.address)
@@ -325,15 +340,20 @@ def run_experiment(
         state.console, state.sides = console, spec_sides(spec, agents)
         state.tensorboard = TensorBoardWriter(run_dir, spec.reporting.get("tensorboard", True))
         writer = rundir.MetricsWriter(run_dir, progress_columns(agents, state.sides))
+        stalled = None
         with stop_signals_interrupt() as received:
             try:
                 reason = _iterate(algo, state, writer, echo)
             except KeyboardInterrupt:
                 reason = "interrupted"
                 echo(f"stopping: {received[0] if received else 'interrupted'}; saving a checkpoint")
+            except RunError as err:  # the watchdog: summarize, then exit 1 with its message
+                stalled, reason = err, f"stalled: {err}"
         if state.last_row is not None and state.saved_iteration != state.last_row["iteration"]:
             echo(f"  checkpoint: {_save(algo, state)}")
         summary = _finish(state, reason, echo)
+        if stalled is not None:
+            raise stalled
         if received:
             summary["signal"] = received[0]
         return summary
@@ -342,4 +362,4 @@ def run_experiment(
         tracker.finish()  # flushes an interrupted or failed run too
         if state is not None:
             state.tensorboard.close()
-        algo.stop()
+        stop_algorithm(algo, echo=echo)  # bounded: kills the actors when stop() hangs

@@ -118,6 +118,7 @@ class DebuggingRules(_Rules):
     """`debugging:` (the seed is top-level)."""
 
     log_level: Literal["DEBUG", "INFO", "WARN", "ERROR"] | None = None
+    deterministic: bool | None = None  # ours: same seed, same run (rl_apps.determinism)
 
 
 class ReportingRules(_Rules):
@@ -149,7 +150,11 @@ RULES: dict[str, type[_Rules]] = {
 SECTIONS = tuple(RULES)
 
 #: Keys of ours (not RLlib kwargs), removed before the builder call.
-OWN_KEYS = {"multi_agent": {"sharing", "groups"}, "reporting": {"tensorboard"}}
+OWN_KEYS = {
+    "multi_agent": {"sharing", "groups"},
+    "reporting": {"tensorboard"},
+    "debugging": {"deterministic"},
+}
 
 _PYTHON = "needs Python code, which specs never hold; the algorithm sets it"
 BLOCKED: dict[str, dict[str, str]] = {

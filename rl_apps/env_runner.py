@@ -1,0 +1,115 @@
+"""``MarlEnvRunner``: RLlib's MultiAgentEnvRunner with per-sub-env recovery and distinct seeds.
+
+Set on every config by ``rl_apps.build``. Three changes to RLlib 2.60's sampling:
+
+- **A failed env step costs one episode, not the sample.** With
+  ``fault_tolerance.restart_failed_sub_environments: true`` every sub-env is wrapped in
+  ``env_wrappers.recovering.RecoveringSubEnv``: the sub-env whose ``step`` raised is rebuilt
+  and its episode truncated, the other sub-envs and the sample go on. (RLlib rebuilds every
+  sub-env and restarts the sample from zero, which a 1% failure rate over 16 sub-envs
+  turns into samples that never finish.) Failures still count in RLlib's
+  ``num_env_step_failures`` metric.
+- **Distinct seeds for every sub-env of every env runner.** RLlib seeds sub-env ``i`` of
+  env runner ``w`` with ``seed + w + i``, so runner 2's first seven sub-envs replay runner
+  1's last seven. Here each (seed, runner, sub-env) gets its own ``SeedSequence`` seed.
+- **Seeds per iteration (``debugging.deterministic``).** ``reseed(seed)`` makes the next
+  ``sample()`` reset every sub-env with seeds derived from ``seed`` (see
+  ``rl_apps.determinism``), so what an iteration samples depends on its own seed and the
+  weights only, not on episodes left over from the iteration before (which a checkpoint
+  does not hold).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import gymnasium as gym
+from ray.rllib.env.env_runner import NUM_ENV_STEP_FAILURES_LIFETIME
+from ray.rllib.env.multi_agent_env_runner import MultiAgentEnvRunner
+from ray.rllib.utils.annotations import override
+from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS
+
+from env_wrappers.recovering import RecoveringSubEnv, derived_seed
+
+#: The gymnasium id ``MultiAgentEnvRunner.make_env`` registers its env under.
+_RLLIB_ENV_ID = "rllib-multi-agent-env-v0"
+
+
+class MarlEnvRunner(MultiAgentEnvRunner):
+    """MultiAgentEnvRunner whose sub-envs recover one by one and get distinct seeds."""
+
+    @override(MultiAgentEnvRunner)
+    def __init__(self, config: Any, **kwargs: Any) -> None:
+        self._pending_seed: int | None = None
+        super().__init__(config=config, **kwargs)
+
+    @override(MultiAgentEnvRunner)
+    def make_env(self) -> None:
+        """RLlib's vector env, each sub-env wrapped to recover from a failing step."""
+        super().make_env()
+        if not self.config.restart_failed_sub_environments:
+            return
+        # This runner's own env spec: another runner in the process may re-register the id.
+        factory = partial(gym.make, gym.spec(_RLLIB_ENV_ID))
+        vector = self.env.unwrapped
+        vector.envs = [
+            RecoveringSubEnv(
+                env,
+                factory,
+                on_failure=self._count_failure,
+                base_seed=None if self._seed is None else derived_seed(self._seed, index),
+            )
+            for index, env in enumerate(vector.envs)
+        ]
+
+    def _count_failure(self) -> None:
+        self.metrics.log_value(NUM_ENV_STEP_FAILURES_LIFETIME, 1, reduce="lifetime_sum")
+
+    def reseed(self, seed: int) -> None:
+        """The next ``sample()`` resets every sub-env, seeded from ``seed``."""
+        self._pending_seed = seed
+
+    @override(MultiAgentEnvRunner)
+    def sample(self, **kwargs: Any) -> Any:
+        """RLlib's sample; after ``reseed`` it starts from freshly seeded resets."""
+        if self._pending_seed is not None:
+            kwargs["force_reset"] = True
+        return super().sample(**kwargs)
+
+    @override(MultiAgentEnvRunner)
+    def _try_env_reset(self, *, seed: Any = None, options: dict | None = None) -> Any:
+        if self._pending_seed is not None:
+            seed = self._sub_env_seeds(self._pending_seed)
+            self._pending_seed = None
+        elif isinstance(seed, int):
+            seed = self._sub_env_seeds(seed, self.worker_index or 0)
+        return super()._try_env_reset(seed=seed, options=options)
+
+    def _sub_env_seeds(self, *entropy: int) -> list[int]:
+        return [derived_seed(*entropy, index) for index in range(self.num_envs)]
+
+
+class EnvFailureCount:
+    """Turns RLlib's lifetime count of failed env steps into one console line per iteration."""
+
+    def __init__(self, seen: int = 0) -> None:
+        self._seen = seen
+
+    @classmethod
+    def of(cls, algo: Any) -> EnvFailureCount:
+        """Counting from what ``algo`` has counted (a resumed run restores the lifetime count)."""
+        key = (ENV_RUNNER_RESULTS, NUM_ENV_STEP_FAILURES_LIFETIME)
+        try:
+            return cls(int(algo.metrics.peek(key, default=0) or 0))
+        except Exception:  # noqa: BLE001 - no metrics yet: count from zero
+            return cls()
+
+    def note(self, result: dict[str, Any]) -> str | None:
+        """The line for this iteration's result, or None when no env step failed in it."""
+        total = int(result.get(ENV_RUNNER_RESULTS, {}).get(NUM_ENV_STEP_FAILURES_LIFETIME) or 0)
+        new = total - self._seen if total >= self._seen else total
+        self._seen = total
+        if not new:
+            return None
+        return f"  env step failures: {new} (sub-envs rebuilt; {total} so far)"
