@@ -414,11 +414,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
             sub_policy=args.sub_policy,
         )
     )
-    text = format_report(report)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    _show_report(format_report(report), args.out)
     return 0
+
+
+def _show_report(text: str, out: Path | None) -> None:
+    """Prints an eval or cross-play report, and writes it to ``out`` when given."""
+    print(text)
+    if out:
+        out.write_text(text + "\n")
 
 
 def cmd_crossplay(args: argparse.Namespace) -> int:
@@ -443,10 +447,7 @@ def cmd_crossplay(args: argparse.Namespace) -> int:
             trust_checkpoint=args.trust_checkpoint,
         )
     )
-    text = format_report(report)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    _show_report(format_report(report), args.out)
     return 0
 
 
