@@ -24,6 +24,7 @@ from policies.coma.module import MODEL_CONFIG_KEYS, COMAModule
 from policies.common.contract import AlgorithmContract, EnvFacts, check_team_export
 from policies.common.export import export_member_networks
 from policies.common.module_specs import per_agent_module_specs
+from policies.common.overlapped_sampling import SampleWhileLearning, SampleWhileLearningConfig
 from policies.common.sharing import PolicyMapping
 
 _OPTIONS = (
@@ -36,7 +37,7 @@ _OPTIONS = (
 )
 
 
-class COMAConfig(AlgorithmContract, PPOConfig):
+class COMAConfig(AlgorithmContract, SampleWhileLearningConfig, PPOConfig):
     """PPOConfig's sampling with COMA's module, targets and learner; the contract's hooks."""
 
     env_view = "teams"
@@ -166,7 +167,7 @@ class COMAConfig(AlgorithmContract, PPOConfig):
         return written
 
 
-class COMA(PPO):
+class COMA(SampleWhileLearning):
     """PPO's sampling loop with COMA's config, team module and learner."""
 
     @classmethod

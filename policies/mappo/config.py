@@ -16,6 +16,7 @@ from ray.rllib.utils.annotations import override
 
 from policies.common.contract import AlgorithmContract, EnvFacts
 from policies.common.module_specs import per_agent_module_specs
+from policies.common.overlapped_sampling import SampleWhileLearning, SampleWhileLearningConfig
 from policies.common.sharing import PolicyMapping
 from policies.mappo.module import CRITIC_INPUTS, MODEL_CONFIG_KEYS, ActorCriticModule
 
@@ -23,7 +24,7 @@ from policies.mappo.module import CRITIC_INPUTS, MODEL_CONFIG_KEYS, ActorCriticM
 CRITICS = (*CRITIC_INPUTS, "concat_obs")
 
 
-class MAPPOConfig(AlgorithmContract, PPOConfig):
+class MAPPOConfig(AlgorithmContract, SampleWhileLearningConfig, PPOConfig):
     """PPOConfig plus MAPPO's critic options; the algorithm contract's hooks."""
 
     MODEL_CONFIG_KEYS = MODEL_CONFIG_KEYS
@@ -140,7 +141,7 @@ class MAPPOConfig(AlgorithmContract, PPOConfig):
         return export_actor_modules(self, modules, facts, mapping, out_dir)
 
 
-class MAPPO(PPO):
+class MAPPO(SampleWhileLearning):
     """PPO's training loop with MAPPO's config, modules and learner."""
 
     @classmethod

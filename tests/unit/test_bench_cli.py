@@ -178,15 +178,20 @@ def test_throughput_takes_spec_files_and_benchmark_names(monkeypatch, tmp_path, 
 def test_throughput_ratios_and_table():
     from rl_apps.bench.throughput import markdown_table, ratios
 
-    rates = {"sampling": 500.0, "learner": None, "iterations": 250.0, "stock_ppo": 100.0}
+    rates = {"sampling": 500.0, "learner": None, "iterations": 250.0, "overlapped": 400.0}
+    rates["stock_ppo"] = 100.0
     assert ratios(rates, 1000.0) == {
         "sampling": 0.5,
         "learner": None,
         "iterations": 0.25,
+        "overlapped": 0.4,
         "stock_ppo": 0.1,
     }
     assert ratios({"sampling": 5.0}, 0.0) == {"sampling": None}
     row = {"spec": "s.yaml", "algo": "qmix", "raw": 1000.0, "rates": rates}
     row["ratios"] = ratios(rates, 1000.0)
     line = markdown_table([row]).splitlines()[-1]
-    assert line == "| s.yaml | qmix | 1,000 | 500 (0.50x) | n/a | 250 (0.25x) | 100 (0.10x) |"
+    expected = (
+        "| s.yaml | qmix | 1,000 | 500 (0.50x) | n/a | 250 (0.25x) | 400 (0.40x) | 100 (0.10x) |"
+    )
+    assert line == expected
