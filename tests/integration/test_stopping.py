@@ -34,9 +34,8 @@ class HungAlgo:
         ray.get(self.actor.hang.remote())
 
 
+@pytest.mark.timeout(120)  # a hang guard: without the kill, stop() never returns
 def test_a_hung_stop_returns_after_its_actors_are_killed():
     said = []
-    started = time.monotonic()
     assert stop_algorithm(HungAlgo(), timeout_s=1.0, echo=said.append)
-    assert time.monotonic() - started < 60
     assert said and "killed its 1 actor(s)" in said[0]

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from rl_apps import cli
 
-BOUND_S = 10.0
+#: A hostile input used to hang: each test fails by pytest-timeout if it takes this long
+#: (a guard against hangs, not a timing assertion; a refusal takes well under a second).
+pytestmark = pytest.mark.timeout(60)
 BASE = "name: t\nalgo: ippo\nenv: {name: simple_spread}\nstop: {training_iteration: 1}\n"
 LAUGHS = "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
     f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 10)
@@ -186,19 +187,16 @@ SET_CASES: list[tuple[str, list[str], str]] = [
 ]
 
 
-def _run(capsys, argv: list[str]) -> tuple[int, str, float]:
-    start = time.monotonic()
+def _run(capsys, argv: list[str]) -> tuple[int, str]:
     code = cli.main(argv)
-    elapsed = time.monotonic() - start
     out = capsys.readouterr()
-    return code, out.out + out.err, elapsed
+    return code, out.out + out.err
 
 
-def _assert_refused(code: int, text: str, elapsed: float, expected: str) -> None:
+def _assert_refused(code: int, text: str, expected: str) -> None:
     assert code == 2, text[-2000:]
     assert "Traceback" not in text
     assert expected in text, text[-2000:]
-    assert elapsed < BOUND_S, f"took {elapsed:.1f} s"
     assert len(text) < 20_000  # a message never quotes a huge input
 
 
@@ -228,7 +226,7 @@ def test_train_refuses_before_making_a_run_directory(tmp_path, capsys):
     path = tmp_path / "spec.yaml"
     path.write_text(_spec(seed="1.0e+40"))
     runs = tmp_path / "runs"
-    code, text, _ = _run(capsys, ["train", str(path), "--runs-dir", str(runs)])
+    code, text = _run(capsys, ["train", str(path), "--runs-dir", str(runs)])
     assert code == 2 and "seed" in text and "Traceback" not in text
     assert not runs.exists()
 
@@ -238,17 +236,15 @@ def test_hostile_file_via_subprocess(tmp_path, name):
     data = next(c[1] for c in FILE_CASES if c[0] == name)
     path = tmp_path / "spec.yaml"
     path.write_bytes(data)
-    start = time.monotonic()
     out = subprocess.run(
         [sys.executable, "-m", "rl_apps.cli", "validate", str(path)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=55,  # a hang guard: starting Python and the CLI takes a few seconds
         cwd=Path(__file__).resolve().parents[2],
     )
     assert out.returncode == 2, out.stderr[-2000:]
     assert "Traceback" not in out.stdout + out.stderr
-    assert time.monotonic() - start < 60  # includes starting Python and importing the CLI
 
 
 MANIFESTS = {
@@ -280,8 +276,8 @@ def test_bad_manifest_is_refused(tmp_path, capsys, name, command):
     run_dir = _run_dir_with_manifest(tmp_path, MANIFESTS[name])
     words = command.split()
     extra = ["--out", str(tmp_path / "out")] if command == "export" else []
-    code, text, elapsed = _run(capsys, [*words, str(run_dir), *extra])
-    _assert_refused(code, text, elapsed, "manifest.json: not a")
+    code, text = _run(capsys, [*words, str(run_dir), *extra])
+    _assert_refused(code, text, "manifest.json: not a")
 
 
 def test_docs_list_every_bound():
