@@ -24,7 +24,8 @@ from policies.coma.module import MODEL_CONFIG_KEYS, COMAModule
 from policies.common.contract import AlgorithmContract, EnvFacts, check_team_export
 from policies.common.export import export_member_networks
 from policies.common.module_specs import per_agent_module_specs
-from policies.common.overlapped_sampling import SampleWhileLearning, SampleWhileLearningConfig
+from policies.common.overlapped_ppo import SampleWhileLearning
+from policies.common.sample_while_learning import SampleWhileLearningConfig
 from policies.common.sharing import PolicyMapping
 
 _OPTIONS = (

@@ -33,6 +33,12 @@ from ray.rllib.utils.metrics import (
 )
 
 from policies.common.episode_replay import FILLED, EpisodeAssembler, EpisodeReplay, TeamEpisode
+from policies.common.sample_while_learning import (
+    REQUEST_TAG,
+    STALENESS_KEY,
+    AsyncRounds,
+    overlaps,
+)
 from policies.common.terminal import ended_in_terminal_state
 
 #: Metrics key of the replay statistics.
@@ -101,6 +107,7 @@ class EpisodeTrainer:
         self.buffers: dict[str, EpisodeReplay] = {}
         self.update_credit = 0.0
         self.stored_steps = 0
+        self.rounds = AsyncRounds()
 
     def store(self, episodes: list[Any]) -> int:
         """Adds the finished episodes among the sampled chunks; returns how many."""
@@ -129,15 +136,14 @@ class EpisodeTrainer:
         return MultiAgentBatch({m: SampleBatch(b) for m, b in batches.items()}, env_steps=steps)
 
     def training_step(self, algo: Any) -> None:
-        """Sample a round, store finished episodes, update, sync weights to the env runners."""
+        """Sample a round, store finished episodes, update, sync weights to the env runners.
+
+        With ``training.sample_while_learning`` (``policies.common.sample_while_learning``)
+        the round used is the one requested in the call before, and the next round is
+        requested before the updates, so the env runners sample while the learner updates.
+        """
         with algo.metrics.log_time((TIMERS, ENV_RUNNER_SAMPLING_TIMER)):
-            episodes, runner_results = synchronous_parallel_sample(
-                worker_set=algo.env_runner_group,
-                concat=True,
-                sample_timeout_s=self.config.sample_timeout_s,
-                _uses_new_env_runners=True,
-                _return_metrics=True,
-            )
+            episodes, runner_results = self._sample_round(algo)
         algo.metrics.aggregate(runner_results, key=ENV_RUNNER_RESULTS)
         finished = self.store(episodes)
         per_step = getattr(self.config, "updates_per_env_step", 0.0)
@@ -148,6 +154,7 @@ class EpisodeTrainer:
             return
         updates, self.update_credit = int(self.update_credit), self.update_credit % 1.0
         results = None
+        self.rounds.updates_done += updates
         for _ in range(updates):
             with algo.metrics.log_time((TIMERS, LEARNER_UPDATE_TIMER)):
                 results = algo.learner_group.update(
@@ -160,6 +167,32 @@ class EpisodeTrainer:
                 policies=set(results[0]) - {ALL_MODULES},
                 inference_only=True,
             )
+
+    def _sample_round(self, algo: Any) -> tuple[list[Any], list[dict[str, Any]]]:
+        """One round of episodes: the one in flight, or one sampled now.
+
+        In overlapped mode the next round is requested before returning. Chunks must reach
+        the assembler in each env runner's order, so nothing is sampled synchronously while
+        a round is still in flight.
+        """
+        group = algo.env_runner_group
+        if not overlaps(self.config, group):
+            return self._sample_now(group)
+        episodes, runner_results, lag = self.rounds.collect(group, self.config.sample_timeout_s)
+        if not runner_results and not group.num_in_flight_async_reqs(REQUEST_TAG):
+            (episodes, runner_results), lag = self._sample_now(group), 0
+        self.rounds.request(group)
+        algo.metrics.log_value(STALENESS_KEY, lag, window=1)
+        return episodes, runner_results
+
+    def _sample_now(self, group: Any) -> tuple[list[Any], list[dict[str, Any]]]:
+        return synchronous_parallel_sample(
+            worker_set=group,
+            concat=True,
+            sample_timeout_s=self.config.sample_timeout_s,
+            _uses_new_env_runners=True,
+            _return_metrics=True,
+        )
 
     def _ready(self, algo: Any) -> bool:
         """Enough env steps sampled and at least one batch of episodes in every buffer."""

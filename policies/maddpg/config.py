@@ -35,6 +35,7 @@ from policies.common.contract import AlgorithmContract, EnvFacts, check_team_exp
 from policies.common.ensemble import ensemble_env_options
 from policies.common.export import export_member_networks
 from policies.common.module_specs import per_agent_module_specs
+from policies.common.sample_while_learning import SampleWhileLearningConfig
 from policies.common.sharing import PolicyMapping
 from policies.maddpg.math import ESTIMATORS
 from policies.maddpg.module import CRITIC_INPUTS, MODEL_CONFIG_KEYS, MADDPGModule
@@ -63,7 +64,7 @@ _OPTIONS = {
 }
 
 
-class MADDPGConfig(AlgorithmContract, AlgorithmConfig):
+class MADDPGConfig(AlgorithmContract, SampleWhileLearningConfig, AlgorithmConfig):
     """MADDPG's options and the contract's hooks."""
 
     env_view = "teams"

@@ -16,7 +16,8 @@ from ray.rllib.utils.annotations import override
 
 from policies.common.contract import AlgorithmContract, EnvFacts
 from policies.common.module_specs import per_agent_module_specs
-from policies.common.overlapped_sampling import SampleWhileLearning, SampleWhileLearningConfig
+from policies.common.overlapped_ppo import SampleWhileLearning
+from policies.common.sample_while_learning import SampleWhileLearningConfig
 from policies.common.sharing import PolicyMapping
 from policies.mappo.module import CRITIC_INPUTS, MODEL_CONFIG_KEYS, ActorCriticModule
 

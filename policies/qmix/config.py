@@ -30,12 +30,13 @@ from ray.rllib.utils.annotations import override
 
 from policies.common.contract import AlgorithmContract, EnvFacts, Inspector
 from policies.common.module_specs import per_agent_module_specs
+from policies.common.sample_while_learning import SampleWhileLearningConfig
 from policies.common.sharing import PolicyMapping
 from policies.qmix.mixers import MIXERS
 from policies.qmix.module import MODEL_CONFIG_KEYS, TeamQModule
 
 
-class QMIXConfig(AlgorithmContract, DQNConfig):
+class QMIXConfig(AlgorithmContract, SampleWhileLearningConfig, DQNConfig):
     """DQNConfig plus ``mixer`` and the QMIX mixer's sizes; the algorithm contract's hooks.
 
     Runs on the team view: one RLlib agent (and one team module) per team.
@@ -167,6 +168,8 @@ class QMIXConfig(AlgorithmContract, DQNConfig):
             raise ValueError("training.n_step must be an integer >= 1 with episode replay")
         if self.burn_in and self.sequence_length is None:
             raise ValueError("training.burn_in needs training.sequence_length (windows)")
+        if self.sample_while_learning and not self.uses_episode_replay:
+            raise ValueError("training.sample_while_learning needs training.replay: episodes")
 
     def _validate_replay_sizes(self) -> None:
         """The episode replay's numbers: each a ValueError naming its key."""

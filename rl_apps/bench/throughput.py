@@ -14,7 +14,7 @@ each speed change):
 4. ``iterations``: whole ``algo.train()`` iterations (after one warm-up), env steps/s from
    RLlib's lifetime counter, in the spec's mode; ``overlapped``: the same with
    ``training.sample_while_learning: true`` (algorithms that offer it, with remote env
-   runners; ``policies.common.overlapped_sampling``), None otherwise.
+   runners; ``policies.common.sample_while_learning``), None otherwise.
 5. ``stock_ppo``: for policy-gradient specs, RLlib's own PPO (one policy per agent, RLlib's
    ``ParallelPettingZooEnv``) with the same env runners, envs per runner, batch, minibatch and
    epochs, as the reference for what RLlib itself reaches here.

@@ -6,7 +6,6 @@ import math
 
 import pytest
 
-from policies.common.overlapped_sampling import REQUEST_TAG, STALENESS_KEY
 from rl_apps.build import build_algo_config
 from rl_apps.spec import validate_spec
 
@@ -113,26 +112,3 @@ def test_same_seed_same_metrics():
             ]
         )
     assert runs[0] == runs[1]
-
-
-@pytest.mark.parametrize("algo_name", ["mappo", "coma"])
-def test_sample_while_learning_acts_one_update_behind_with_full_batches(algo_name):
-    raw = spec(ENVS["simple_spread"], sample_while_learning=True).to_dict()
-    raw.update(algo=algo_name, multi_agent={"sharing": "shared"})
-    raw["env_runners"] = {"num_env_runners": 1, "num_envs_per_env_runner": 2}
-    if algo_name == "coma":  # one team module, a shared reward
-        raw["training"] = {"train_batch_size_per_learner": 200, "sample_while_learning": True}
-        raw["env"] = {**raw["env"], "team_reward": "sum"}
-        raw.pop("multi_agent")
-    algo = build_algo_config(validate_spec(raw, "<test>")).build_algo()
-    try:
-        results = [algo.train() for _ in range(3)]
-        in_flight = algo.env_runner_group.num_in_flight_async_reqs(REQUEST_TAG)
-    finally:
-        algo.stop()
-    assert [r[STALENESS_KEY] for r in results] == [0, 1, 1]
-    assert in_flight == 1  # the next batch is sampling while the caller has the result
-    assert [r["env_runners"]["num_env_steps_sampled"] for r in results] == [200, 200, 200]
-    assert results[-1]["num_env_steps_sampled_lifetime"] == 600
-    trained = [m for m in results[-1]["learners"].values() if "policy_loss" in m]
-    assert trained and all(math.isfinite(m["policy_loss"] + m["vf_loss"]) for m in trained)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ray.rllib.utils.metrics import NUM_AGENT_STEPS_SAMPLED, NUM_ENV_STEPS_SAMPLED
 
-from policies.common.overlapped_sampling import sampled_steps, staleness
+from policies.common.sample_while_learning import sampled_steps, staleness
 
 
 def test_sampled_steps_counts_env_or_agent_steps_of_every_runner():
