@@ -105,11 +105,13 @@ class PettingZooEnv(MultiAgentEnv):
         return has_state and source in ("auto", "env")
 
     def _make_state_space(self) -> gym.spaces.Box:
+        """A flat Box: the env's bounds where its sources are Boxes, unbounded otherwise.
+
+        QMIX's ``scale_state`` reads the bounds.
+        """
         if self._use_env_state:
-            space = self.par_env.state_space
-            return gym.spaces.Box(-np.inf, np.inf, (gym.spaces.flatdim(space),), np.float32)
-        size = sum(gym.spaces.flatdim(s) for s in self._local_spaces.values())
-        return gym.spaces.Box(-np.inf, np.inf, (size,), np.float32)
+            return _flat_box([self.par_env.state_space])
+        return _flat_box(list(self._local_spaces.values()))
 
     def _with_id_space(self, agent: str) -> gym.spaces.Box:
         space = self._local_spaces[agent]
@@ -221,3 +223,17 @@ class PettingZooEnv(MultiAgentEnv):
     def get_state_vector(self) -> np.ndarray:
         """The current global state, as fed to the ``state`` key of every observation."""
         return self._global_state()
+
+
+def _flat_box(spaces: list[gym.Space]) -> gym.spaces.Box:
+    """The concatenation of ``spaces`` as one flat float32 Box (bounds kept for Boxes)."""
+    lows, highs = [], []
+    for space in spaces:
+        size = gym.spaces.flatdim(space)
+        if isinstance(space, gym.spaces.Box):
+            lows.append(np.asarray(space.low, np.float32).reshape(-1))
+            highs.append(np.asarray(space.high, np.float32).reshape(-1))
+        else:
+            lows.append(np.full(size, -np.inf, np.float32))
+            highs.append(np.full(size, np.inf, np.float32))
+    return gym.spaces.Box(np.concatenate(lows), np.concatenate(highs), dtype=np.float32)

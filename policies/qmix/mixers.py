@@ -17,6 +17,9 @@ agent, computed by ``policies.common.targets`` with ``target_values [B, T, n_age
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -114,6 +117,23 @@ class QMixer(nn.Module):
         w2 = self.hyper_w2(s).abs().view(-1, self.embed_dim, 1)  # [N, E, 1]
         v = self.hyper_v(s).view(-1, 1, 1)  # [N, 1, 1]
         return (torch.bmm(hidden, w2) + v).view(lead)  # [...]
+
+
+def bounds_scaler(low: Any, high: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(scale, shift)`` mapping a Box's finite ``[low, high]`` to ``[-1, 1]`` elementwise.
+
+    ``x * scale + shift``; dimensions with an infinite or empty range are left as they are
+    (scale 1, shift 0). The mixer's hypernetworks are linear in the state: on LBF's raw
+    state (positions up to the grid size) the untrained QMIX mixer outputs ``Q_tot`` of
+    20-60 where returns are at most 1, and about 1 on the scaled state.
+    """
+    lo = torch.as_tensor(np.asarray(low, np.float64)).flatten()
+    hi = torch.as_tensor(np.asarray(high, np.float64)).flatten()
+    finite = torch.isfinite(lo) & torch.isfinite(hi) & (hi > lo)
+    width = torch.where(finite, hi - lo, torch.ones_like(lo))
+    scale = torch.where(finite, 2.0 / width, torch.ones_like(lo))
+    shift = torch.where(finite, -1.0 - lo * scale, torch.zeros_like(lo))
+    return scale.float(), shift.float()
 
 
 def make_mixer(name: str, n_agents: int, state_dim: int, **options: int) -> nn.Module:

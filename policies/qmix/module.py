@@ -17,7 +17,9 @@ member (MultiDiscrete).
   config's ``epsilon`` schedule (RLlib's DQN convention, ``[[t, value], ...]``).
 - **Mixer** (``policies.qmix.mixers``): QMIX, VDN or none (IQL); built only for training
   (not ``inference_only``), with target copies of the agent network and mixer
-  (``TargetNetworkAPI``).
+  (``TargetNetworkAPI``). ``scale_state: true`` maps the state into ``[-1, 1]`` by its
+  space's finite bounds before the mixer (``bounds_scaler``); off by default (PyMARL's
+  mixer reads the raw state).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from env_wrappers.keys import MASK_KEY, OBS_KEY, STATE_KEY
 from policies.common.episode_replay import FILLED
 from policies.common.masking import masked_argmax
 from policies.common.members import MemberNetworks
-from policies.qmix.mixers import make_mixer
+from policies.qmix.mixers import bounds_scaler, make_mixer
 
 #: ``rl_module.model_config`` keys a team Q module reads, with defaults.
 MODEL_CONFIG_KEYS: dict[str, Any] = {
@@ -48,6 +50,7 @@ MODEL_CONFIG_KEYS: dict[str, Any] = {
     "shared_agent_network": True,
     "use_gru": False,
     "gru_cell_size": 64,
+    "scale_state": False,
 }
 #: Forward-pass outputs.
 Q_VALUES, Q_NEXT, Q_TARGET_NEXT = "q_values", "q_next", "q_target_next"
@@ -80,7 +83,13 @@ class TeamQModule(TorchRLModule, TargetNetworkAPI):
         )
         self.epsilon_schedule = Scheduler(config.get("epsilon", 0.0))
         if not self.inference_only:
-            state_dim = gym.spaces.flatdim(self.observation_space[STATE_KEY])
+            state_space = self.observation_space[STATE_KEY]
+            state_dim = gym.spaces.flatdim(state_space)
+            scale, shift = torch.ones(state_dim), torch.zeros(state_dim)
+            if config["scale_state"]:
+                scale, shift = bounds_scaler(state_space.low, state_space.high)
+            self.register_buffer("_state_scale", scale, persistent=False)
+            self.register_buffer("_state_shift", shift, persistent=False)
             self.mixer = make_mixer(
                 config.get("mixer", "qmix"),
                 self.n_agents,
@@ -120,12 +129,14 @@ class TeamQModule(TorchRLModule, TargetNetworkAPI):
         return (self.agent_nets if nets is None else nets)(local, hidden)
 
     def state(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
-        """The global state, flattened: ``[B, state_dim]``."""
-        return obs[STATE_KEY].float().reshape(obs[STATE_KEY].shape[0], -1)
+        """The mixer's global state, flattened (scaled with ``scale_state``): ``[B, S]``."""
+        flat = obs[STATE_KEY].float().reshape(obs[STATE_KEY].shape[0], -1)
+        return flat * self._state_scale + self._state_shift
 
     def state_sequence(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
-        """The global state along sequences, flattened: ``[B, T, state_dim]``."""
-        return obs[STATE_KEY].float().reshape(*obs[STATE_KEY].shape[:2], -1)
+        """The mixer's global state along sequences, flattened: ``[B, T, S]``."""
+        flat = obs[STATE_KEY].float().reshape(*obs[STATE_KEY].shape[:2], -1)
+        return flat * self._state_scale + self._state_shift
 
     @override(TorchRLModule)
     def _forward_inference(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
