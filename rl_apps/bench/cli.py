@@ -71,6 +71,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=RUNS_DIR,
         help=f"run directories of the training runs (default {RUNS_DIR})",
     )
+    p.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        metavar="SEED",
+        help="train only these of each benchmark's seeds (results are written once every "
+        "seed has one: collect them with --reuse)",
+    )
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help="evaluate a seed's finished run in --runs-dir (same spec, stop criterion "
+        "reached) instead of training it again",
+    )
     p.set_defaults(bench=cmd_run)
 
     p = commands.add_parser(
@@ -182,10 +196,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     for path in paths:
         try:
-            report = bench_spec(path, args.out, args.runs_dir)
+            report = bench_spec(path, args.out, args.runs_dir, seeds=args.seeds, reuse=args.reuse)
         except BenchmarkInterrupted as stopped:
             print(f"marl bench run: {stopped}", file=sys.stderr)
             return exit_code(stopped.signal_name)
+        if report is None:
+            continue
         summary = report["summary"]
         print(
             f"{report['name']}: eval return {summary['eval_return_mean']:.3f} "

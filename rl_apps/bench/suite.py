@@ -89,7 +89,13 @@ def run_seed(
     )
     if summary["stopped_because"] == "interrupted":
         raise BenchmarkInterrupted(spec.name, seed, summary.get("signal"), summary["run_dir"])
-    run_dir = Path(summary["run_dir"])
+    return seed_result(spec, seed, Path(summary["run_dir"]), summary)
+
+
+def seed_result(
+    spec: ExperimentSpec, seed: int, run_dir: Path, summary: dict[str, Any]
+) -> dict[str, Any]:
+    """One seed's numbers from its finished run directory (its final checkpoint evaluated)."""
     rows = rundir.read_progress(run_dir)
     returns = [float(r["team_return_mean"]) for r in rows if r["team_return_mean"]]
     episodes = spec.benchmark.eval_episodes if spec.benchmark else 100
@@ -105,6 +111,7 @@ def run_seed(
     return {
         "seed": seed,
         "run_dir": _relative(run_dir),
+        "commit": _run_commit(run_dir),
         "final_train_return": float(np.mean(returns[-FINAL_WINDOW:])) if returns else None,
         "eval_return": report["team_return"],
         "eval_actions": report["actions"],
@@ -120,6 +127,34 @@ def run_seed(
             if r["team_return_mean"]
         ],
     }
+
+
+def _run_commit(run_dir: Path) -> str | None:
+    try:
+        return json.loads((run_dir / "meta.json").read_text()).get("commit")
+    except (OSError, ValueError):
+        return None
+
+
+def finished_run(
+    spec_path: Path, spec: ExperimentSpec, seed: int, runs_dir: Path
+) -> tuple[Path, dict[str, Any]] | None:
+    """(run directory, summary) of this seed's newest finished run in ``runs_dir``, or None.
+
+    Finished: the same spec (with this seed) and the stop criterion reached (not
+    interrupted, not stalled), with a final checkpoint.
+    """
+    wanted = load_spec(spec_path, [f"seed={seed}"]).to_dict()
+    for run_dir in sorted(runs_dir.glob(f"{spec.name}_*"), reverse=True):
+        try:
+            summary = json.loads((run_dir / "summary.json").read_text())
+            same = load_spec(run_dir / rundir.SPEC_FILE).to_dict() == wanted
+        except (OSError, ValueError, SpecError):
+            continue
+        reached = " reached " in str(summary.get("stopped_because", ""))
+        if same and reached and summary.get("checkpoint"):
+            return run_dir, summary
+    return None
 
 
 def _relative(path: Path) -> str:
@@ -149,12 +184,43 @@ def _aggregate(spec: ExperimentSpec, seeds: list[dict[str, Any]]) -> dict[str, A
 
 
 def bench_spec(
-    spec_path: Path, out_dir: Path, runs_dir: Path, echo: Callable[[str], None] = print
-) -> dict[str, Any]:
-    """Runs every seed of one benchmark and writes its JSON and PNG."""
+    spec_path: Path,
+    out_dir: Path,
+    runs_dir: Path,
+    echo: Callable[[str], None] = print,
+    seeds: list[int] | None = None,
+    reuse: bool = False,
+) -> dict[str, Any] | None:
+    """Runs the seeds of one benchmark and writes its JSON and PNG once every seed has a result.
+
+    ``seeds``: only these of the spec's seeds are trained (None: all). ``reuse``: a seed whose
+    finished run (same spec, stop criterion reached) is in ``runs_dir`` is evaluated from it
+    instead of trained again, so an interrupted suite, or seeds trained in parallel
+    processes, can be collected. Returns None (nothing written) while seeds are missing.
+    """
     spec = load_spec(spec_path)
-    seeds = spec.benchmark.seeds if spec.benchmark else [0, 1, 2]
-    results = [run_seed(spec_path, spec, seed, runs_dir, echo) for seed in seeds]
+    all_seeds = spec.benchmark.seeds if spec.benchmark else [0, 1, 2]
+    unknown = sorted(set(seeds or []) - set(all_seeds))
+    if unknown:
+        raise SpecError(
+            str(spec_path), [("benchmark.seeds", f"no seed(s) {unknown}; valid: {all_seeds}")]
+        )
+    results, missing = [], []
+    for seed in all_seeds:
+        found = finished_run(spec_path, spec, seed, runs_dir) if reuse else None
+        if found is not None:
+            echo(f"[seed {seed}] reusing the finished run {found[0]}")
+            results.append(seed_result(spec, seed, *found))
+        elif seeds is None or seed in seeds:
+            results.append(run_seed(spec_path, spec, seed, runs_dir, echo))
+        else:
+            missing.append(seed)
+    if missing:
+        echo(
+            f"{spec.name}: seed(s) {missing} not run yet; nothing written (train them with "
+            f"--seeds, then collect every seed with --reuse)"
+        )
+        return None
     report = {
         "name": spec.name,
         "algo": spec.algo,

@@ -255,6 +255,16 @@ def test_bench_suite_writes_results(tmp_path):
     assert seed["sampling_env_steps_per_s"] > 0 and seed["iteration_env_steps_per_s"] > 0
     assert report["summary"]["target_met"] is True and report["commit"]
     assert (tmp_path / "out" / "tiny.png").stat().st_size > 1000
+    args = ["bench", "run", "tiny", "--reuse", "--out", "again", "--runs-dir", "runs"]
+    reused = expect(run_marl(*args, cwd=tmp_path), 0)  # evaluates the finished run, no training
+    assert "[seed 3] reusing the finished run" in reused.stdout and "iter " not in reused.stdout
+    again = json.loads((tmp_path / "again" / "tiny.json").read_text())
+    assert (
+        again["seeds"][0]["run_dir"] == seed["run_dir"]
+        and len(list((tmp_path / "runs").iterdir())) == 1
+    )
+    wrong = expect(run_marl("bench", "run", "tiny", "--seeds", "9", cwd=tmp_path), 2)
+    assert "no seed(s) [9]; valid: [3]" in wrong.stderr
     unknown = expect(run_marl("bench", "run", "nope", cwd=tmp_path), 2)
     assert "unknown benchmark(s) ['nope']; valid: tiny" in unknown.stderr
 

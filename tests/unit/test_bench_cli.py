@@ -195,3 +195,37 @@ def test_throughput_ratios_and_table():
         "| s.yaml | qmix | 1,000 | 500 (0.50x) | n/a | 250 (0.25x) | 400 (0.40x) | 100 (0.10x) |"
     )
     assert line == expected
+
+
+def test_bench_run_writes_nothing_until_every_seed_has_a_result(monkeypatch, tmp_path):
+    from rl_apps.bench import suite
+
+    spec_path = tmp_path / "two.yaml"
+    spec_path.write_text(
+        "name: two\nalgo: ippo\nenv: {name: simple_spread}\nstop: {training_iteration: 1}\n"
+        "benchmark: {seeds: [0, 1]}\n"
+    )
+    trained, reused = [], []
+    monkeypatch.setattr(
+        suite,
+        "run_seed",
+        lambda p, s, seed, r, e: trained.append(seed) or {"seed": seed, "curve": []},
+    )
+    done = {1: (tmp_path / "run1", {"checkpoint": "c"})}
+    monkeypatch.setattr(suite, "finished_run", lambda p, s, seed, r: done.get(seed))
+    monkeypatch.setattr(
+        suite,
+        "seed_result",
+        lambda s, seed, d, m: reused.append(seed) or {"seed": seed, "curve": []},
+    )
+    lines = []
+    out = tmp_path / "out"
+    assert suite.bench_spec(spec_path, out, tmp_path, lines.append, seeds=[0]) is None
+    assert trained == [0] and reused == [] and not out.exists()
+    assert "seed(s) [1] not run yet; nothing written" in lines[-1]
+    monkeypatch.setattr(suite, "_aggregate", lambda s, r: {})
+    monkeypatch.setattr(suite, "plot_seed_curves", lambda *a, **k: None)
+    trained.clear()
+    assert suite.bench_spec(spec_path, out, tmp_path, lines.append, reuse=True) is not None
+    assert trained == [0] and reused == [1]  # seed 1 reused, seed 0 trained
+    assert (out / "two.json").is_file()
