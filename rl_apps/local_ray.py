@@ -18,12 +18,22 @@ and rely on Ray's token auth.
 ``ray.init()`` writes its token to ``~/.ray/auth_token`` world-readable (0644, in a 0755
 directory). ``restrict_token`` makes the directory 0700 before Ray starts (so the file is
 never readable by others, even for the moment it is 0644) and the file 0600 after.
+
+Ray's session directories (``/tmp/ray/session_*``: logs, and the raylet's and object store's
+Unix sockets, through which a process can submit work to the instance) are made 0777, and
+``/tmp/ray`` itself is world-writable (Ray makes its temp dir 0777, whatever it is). A local
+instance therefore keeps its temp dir inside a private one: ``_temp_dir`` is
+``private_temp_dir() / "ray"``, where ``private_temp_dir()`` is ``$TMPDIR/marl-ray-<uid>``,
+0700, owned by this user, not a link: other local users cannot enter it, whatever modes Ray
+gives the directories inside. ``RAY_TMPDIR`` or an explicit ``_temp_dir`` still win.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import stat
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +55,25 @@ def restrict_token() -> None:
     os.chmod(path.parent, 0o700)
     if path.is_file() and not path.is_symlink():
         os.chmod(path, 0o600)
+
+
+def private_temp_dir() -> Path:
+    """``$TMPDIR/marl-ray-<uid>``, created 0700; refused if it is a link or not ours.
+
+    Raises:
+        RunError: The path exists as a link, a file, or a directory of another user.
+
+    """
+    path = Path(tempfile.gettempdir()) / f"marl-ray-{os.getuid()}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    info = path.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise RunError(
+            f"{path} is not a directory of this user (a link, a file, or another user's): "
+            "remove it, or set RAY_TMPDIR to a private directory"
+        )
+    os.chmod(path, 0o700)
+    return path
 
 
 def is_loopback(host: str) -> bool:
@@ -69,6 +98,8 @@ def start_local_ray(**kwargs: Any) -> None:
     from ray._private import ray_constants
 
     restrict_token()
+    if "_temp_dir" not in kwargs and not os.environ.get("RAY_TMPDIR"):
+        kwargs["_temp_dir"] = str(private_temp_dir() / "ray")
     enabled = ray_constants.ENABLE_RAY_CLUSTER
     ray_constants.ENABLE_RAY_CLUSTER = False  # keeps 127.0.0.1 from being "resolved"
     try:

@@ -3,13 +3,16 @@
 Starts the local runtime through ``rl_apps.runtime.ray_runtime`` (no address), runs a task
 and an actor so that worker processes exist too, then lists every listening TCP socket and
 every bound UDP socket of this process and of every process it started (GCS, raylet, agents,
-workers), and the modes of Ray's token file and its directory.
+workers), the modes of Ray's token file and its directory, and where the session directory
+(logs, the raylet's and object store's sockets) is and who may enter its parent.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
+from pathlib import Path
 
 import psutil
 
@@ -60,9 +63,14 @@ def main() -> None:
         time.sleep(2)  # agents started in the background bind their ports
         found = listeners(psutil.Process())
         token = token_path()
+        session = Path(ray._private.worker._global_node.get_session_dir_path())
+        private = session.parent.parent  # <private>/ray/session_*
         modes = {
             "token": oct(token.stat().st_mode & 0o777) if token.exists() else None,
             "token_dir": oct(token.parent.stat().st_mode & 0o777),
+            "session_dir": str(session),
+            "temp_dir_mode": oct(private.lstat().st_mode & 0o777),
+            "temp_dir_owner_is_us": private.lstat().st_uid == os.getuid(),
         }
     print(json.dumps({"listeners": found, **modes}))
 

@@ -1,4 +1,4 @@
-"""A local run's Ray listens on loopback only, and its auth token is private to the user.
+"""A local run's Ray listens on loopback only; its auth token and session files are private.
 
 The runtime is started in a fresh interpreter exactly as `marl train` starts it (no
 ``--address``), with ``HOME`` pointing at a temporary directory so the token written there is
@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rl_apps.local_ray import is_loopback
+from rl_apps.local_ray import is_loopback, private_temp_dir
 
 from ..conftest import ROOT
 
@@ -39,6 +39,9 @@ def test_local_ray_listens_on_loopback_only_and_its_token_is_private(tmp_path):
     exposed = [s for s in sockets if not is_loopback(s["ip"])]
     assert exposed == [], exposed
     assert found["token"] == "0o600" and found["token_dir"] == "0o700", found
+    # Ray makes its session directories 0777; their parent is private to this user
+    assert Path(found["session_dir"]).parent.parent == private_temp_dir(), found
+    assert found["temp_dir_mode"] == "0o700" and found["temp_dir_owner_is_us"], found
 
 
 def test_loopback_addresses():
