@@ -59,6 +59,9 @@ class EnvEntry:
             only takes ``**kwargs``, as PettingZoo's ``parallel_env`` does).
         defaults: Options we set differently from the package's defaults.
         reward: How rewards are shared: ``shared``, ``individual`` or ``mixed``.
+        fresh_observations: Every ``reset``/``step`` returns new observation arrays and never
+            changes arrays it returned before (checked by ``tests/contract``), so RLlib's
+            vector env need not deep-copy them (``MarlEnvRunner``'s lean mode).
 
     """
 
@@ -69,6 +72,7 @@ class EnvEntry:
     signature_attr: str | None = None
     reward: str = "individual"
     defaults: dict[str, Any] = field(default_factory=dict)
+    fresh_observations: bool = False
 
     def factory(self) -> Callable[..., ParallelEnv]:
         """Imports and returns the ParallelEnv factory."""
@@ -96,10 +100,11 @@ def _mpe(name: str, version: int, description: str, reward: str) -> EnvEntry:
         signature_attr="raw_env",
         description=description,
         reward=reward,
+        fresh_observations=True,  # scenario.observation() concatenates new arrays
     )
 
 
-def _ours(name: str, module: str, description: str, reward: str) -> EnvEntry:
+def _ours(name: str, module: str, description: str, reward: str, fresh: bool = False) -> EnvEntry:
     """An env whose factory ``name`` (explicit keyword options) is in ``env_wrappers.envs``."""
     return EnvEntry(
         name=name,
@@ -107,6 +112,7 @@ def _ours(name: str, module: str, description: str, reward: str) -> EnvEntry:
         attr=name,
         description=description,
         reward=reward,
+        fresh_observations=fresh,
     )
 
 
@@ -137,7 +143,7 @@ ENVS: dict[str, EnvEntry] = {
             "individual",
         ),
         _ours("two_step_game", "two_step", "QMIX paper's two-step game (optimum 8)", "shared"),
-        _ours("lbf", "lbf", "Level-Based Foraging (lbforaging), action masks", "individual"),
+        _ours("lbf", "lbf", "Level-Based Foraging (lbforaging), action masks", "individual", True),
         _ours("rware", "rware", "Multi-Robot Warehouse (rware)", "individual"),
         _ours("multiwalker", "sisl", "SISL: walkers carry a package (continuous)", "shared"),
         _ours("pursuit", "sisl", "SISL: pursuers surround evaders on a grid", "shared"),
@@ -160,6 +166,18 @@ def get_entry(name: str) -> EnvEntry:
             f"unknown env {name!r}{did_you_mean(name, list(ENVS))}; valid envs: {', '.join(ENVS)}"
         )
     return ENVS[name]
+
+
+def returns_fresh_observations(env_config: dict[str, Any]) -> bool:
+    """Whether the env of an RLlib ``env_config`` returns new observation arrays every step.
+
+    True for a catalog env marked ``fresh_observations`` (``env_config`` is
+    ``{"name": ..., **options}``) without supersuit ``wrappers`` or ``pad``, whose buffers
+    are not checked.
+    """
+    entry = ENVS.get(env_config.get("name", ""))
+    plain = not env_config.get("wrappers") and not env_config.get("pad", False)
+    return bool(entry and entry.fresh_observations and plain)
 
 
 def check_env_kwargs(name: str, kwargs: dict[str, Any], team: bool = False) -> list[str]:

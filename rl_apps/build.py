@@ -26,7 +26,7 @@ from policies.common.contract import EnvFacts, env_facts
 from policies.common.sharing import PolicyMapping
 from policies.registry import ALGORITHMS, AlgoEntry
 from rl_apps import determinism
-from rl_apps.env_runner import MarlEnvRunner
+from rl_apps.env_runner import MarlEnvRunner, StockSamplingEnvRunner
 from rl_apps.errors import SpecError
 from rl_apps.spec import ExperimentSpec
 from rl_apps.spec.sections import OWN_KEYS, SECTIONS
@@ -105,7 +105,7 @@ def _configured(entry: AlgoEntry, spec: ExperimentSpec) -> Any:
     """The algorithm's config with every spec section applied."""
     config = entry.new_config()
     config.fault_tolerance(**FAULT_TOLERANCE_DEFAULTS)  # the spec's section overrides
-    config.env_runners(env_runner_cls=MarlEnvRunner)  # per-sub-env recovery, distinct seeds
+    config.env_runners(env_runner_cls=env_runner_class(spec))
     for section in SECTIONS:
         own = OWN_KEYS.get(section, set())
         kwargs = {k: v for k, v in getattr(spec, section).items() if k not in own}
@@ -117,6 +117,14 @@ def _configured(entry: AlgoEntry, spec: ExperimentSpec) -> Any:
     if determinism.is_deterministic(spec):
         determinism.configure(config)  # sampling and learning in the driver
     return config
+
+
+def env_runner_class(spec: ExperimentSpec) -> type:
+    """``MarlEnvRunner``, or ``StockSamplingEnvRunner`` for ``env_runners.lean: false``.
+
+    Both recover sub-envs one by one and seed them distinctly; only the first samples lean.
+    """
+    return MarlEnvRunner if spec.env_runners.get("lean", True) else StockSamplingEnvRunner
 
 
 def _probe(config: Any, spec: ExperimentSpec, options: dict[str, Any]) -> EnvFacts:

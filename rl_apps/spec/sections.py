@@ -49,6 +49,7 @@ class EnvRunnersRules(_Rules):
     batch_mode: Literal["truncate_episodes", "complete_episodes"] | None = None
     sample_timeout_s: PosFloat | None = None
     explore: bool | None = None
+    lean: bool | None = None  # ours: lean per-step bookkeeping (rl_apps.env_runner), default on
 
 
 class LearnersRules(_Rules):
@@ -151,6 +152,7 @@ SECTIONS = tuple(RULES)
 
 #: Keys of ours (not RLlib kwargs), removed before the builder call.
 OWN_KEYS = {
+    "env_runners": {"lean"},
     "multi_agent": {"sharing", "groups"},
     "reporting": {"tensorboard"},
     "debugging": {"deterministic"},
