@@ -16,8 +16,9 @@ each speed change):
    ``training.sample_while_learning: true`` (algorithms that offer it, with remote env
    runners; ``policies.common.sample_while_learning``), None otherwise.
 5. ``stock_ppo``: for policy-gradient specs, RLlib's own PPO (one policy per agent, RLlib's
-   ``ParallelPettingZooEnv``) with the same env runners, envs per runner, batch, minibatch and
-   epochs, as the reference for what RLlib itself reaches here.
+   ``ParallelPettingZooEnv``; action masks dropped, as RLlib's default catalog cannot encode
+   them) with the same env runners, envs per runner, batch, minibatch and epochs, as the
+   reference for what RLlib itself reaches here.
 
 Each rate is also given as a ratio to ``raw``. Writes ``throughput.json`` and ``throughput.md``
 (with the commit and the machine's load average: other work changes every number).
@@ -131,6 +132,32 @@ def overlapped_rate(config: Any, seconds: float) -> float | None:
         algo.stop()
 
 
+def without_masks(env: Any) -> Any:
+    """The PettingZoo ``env`` with ``{observation, action_mask}`` observations made plain.
+
+    RLlib's default PPO catalog has no encoder for that Dict, nor masks.
+    """
+    from pettingzoo.utils.wrappers import BaseParallelWrapper
+
+    def strip(obs: Any) -> Any:
+        return obs["observation"] if isinstance(obs, dict) and "observation" in obs else obs
+
+    class WithoutMasks(BaseParallelWrapper):
+        def observation_space(self, agent: str) -> Any:
+            space = self.env.observation_space(agent)
+            return space["observation"] if "observation" in getattr(space, "spaces", {}) else space
+
+        def reset(self, seed: int | None = None, options: Any = None) -> Any:
+            obs, infos = self.env.reset(seed=seed, options=options)
+            return {a: strip(o) for a, o in obs.items()}, infos
+
+        def step(self, actions: dict) -> Any:
+            obs, *rest = self.env.step(actions)
+            return ({a: strip(o) for a, o in obs.items()}, *rest)
+
+    return WithoutMasks(env)
+
+
 def stock_ppo_config(spec: Any, config: Any) -> Any:
     """RLlib's own PPO on the same PettingZoo env and sizes, one policy per agent."""
     from ray.rllib.algorithms.ppo import PPOConfig
@@ -144,7 +171,10 @@ def stock_ppo_config(spec: Any, config: Any) -> Any:
     env = spec.env.model_dump()
     options = {k: v for k, v in env.items() if k != "name"}
     agents = list(make_env(env["name"], **options).possible_agents)
-    register_env("stock_pz", lambda _: ParallelPettingZooEnv(make_env(env["name"], **options)))
+    register_env(
+        "stock_pz",
+        lambda _: ParallelPettingZooEnv(without_masks(make_env(env["name"], **options))),
+    )
     return (
         PPOConfig()
         .environment("stock_pz")
