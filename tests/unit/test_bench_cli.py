@@ -179,12 +179,13 @@ def test_throughput_ratios_and_table():
     from rl_apps.bench.throughput import markdown_table, ratios
 
     rates = {"sampling": 500.0, "learner": None, "iterations": 250.0, "overlapped": 400.0}
-    rates["stock_ppo"] = 100.0
+    rates.update(stock_runner=200.0, stock_ppo=100.0)
     assert ratios(rates, 1000.0) == {
         "sampling": 0.5,
         "learner": None,
         "iterations": 0.25,
         "overlapped": 0.4,
+        "stock_runner": 0.2,
         "stock_ppo": 0.1,
     }
     assert ratios({"sampling": 5.0}, 0.0) == {"sampling": None}
@@ -192,7 +193,8 @@ def test_throughput_ratios_and_table():
     row["ratios"] = ratios(rates, 1000.0)
     line = markdown_table([row]).splitlines()[-1]
     expected = (
-        "| s.yaml | qmix | 1,000 | 500 (0.50x) | n/a | 250 (0.25x) | 400 (0.40x) | 100 (0.10x) |"
+        "| s.yaml | qmix | 1,000 | 500 (0.50x) | n/a | 200 (0.20x) | 250 (0.25x) | 400 (0.40x) "
+        "| 100 (0.10x) |"
     )
     assert line == expected
 
