@@ -8,6 +8,12 @@ loss and one optimizer step here give the actor exactly those pre-update Q-value
 target critic is copied every ``target_update_interval`` updates (hard, COMA's and EPyMARL's
 default) or moved by Polyak averaging with ``target_tau``.
 
+With GRU actors the batch is RLlib's zero-padded ``[B, T, ...]`` chunks: the logits and the
+Q-values of the one training forward pass (the actors unrolled from each chunk's stored
+state), the actions, the action masks, the targets and the loss mask are flattened to rows
+``[B * T, ...]`` here, and the loss mask (False on padding and on the extra rows) keeps the
+padding out of every mean. The baseline and the advantages use those same logits.
+
 Logged per team module: ``vf_loss`` (the critic's), ``policy_loss``, ``entropy``,
 ``q_taken_mean``, ``baseline_mean``, ``advantage_mean``, ``advantage_std`` and
 ``expected_advantage_abs_max`` (``max_i |sum_a pi_i(a) A_i(a)|``: 0 unless a mask is broken).
@@ -58,11 +64,12 @@ class COMATorchLearner(PPOTorchLearner):
     ) -> torch.Tensor:
         module = self.module[module_id].unwrapped()
         mask, log_probs, probs, actions = policy_terms(module, batch, fwd_out)
-        action_mask = batch[Columns.OBS].get(MASK_KEY)
-        q = fwd_out[Q_VALUES]  # [B, n, A]
+        action_mask = as_rows(module, batch[Columns.OBS].get(MASK_KEY))  # [B, n, A] or None
+        q = as_rows(module, fwd_out[Q_VALUES])  # [B, n, A]
         advantages, q_taken, baseline = coma_advantages(q, probs, actions, action_mask)
         policy_loss = coma_policy_loss(gather_actions(log_probs, actions), advantages, mask)
-        value_loss = critic_loss(q_taken, batch[CRITIC_TARGETS], mask)
+        targets = batch[CRITIC_TARGETS].reshape(-1, module.n_agents)  # [B, n]
+        value_loss = critic_loss(q_taken, targets, mask)
         entropy = masked_entropy(probs, log_probs, mask)
         coeff = self.entropy_coeff_schedulers_per_module[module_id].get_current_value()
         valid = advantages if mask is None else advantages[mask.bool()]
@@ -96,11 +103,19 @@ class COMATorchLearner(PPOTorchLearner):
 
 
 def policy_terms(module: Any, batch: dict, fwd_out: dict) -> tuple[Any, torch.Tensor, ...]:
-    """``(loss mask [B] or None, log-probs [B, n, A], probs [B, n, A], actions [B, n])``."""
-    logits = fwd_out[Columns.ACTION_DIST_INPUTS].reshape(-1, module.n_agents, module.n_actions)
-    log_probs = torch.log_softmax(logits, dim=-1)
-    actions = batch[Columns.ACTIONS].long()
-    return batch.get(Columns.LOSS_MASK), log_probs, log_probs.exp(), actions
+    """``(loss mask [B] or None, log-probs [B, n, A], probs [B, n, A], actions [B, n])``.
+
+    A recurrent batch's ``[B, T, ...]`` columns come as rows ``[B * T, ...]``.
+    """
+    log_probs = torch.log_softmax(as_rows(module, fwd_out[Columns.ACTION_DIST_INPUTS]), dim=-1)
+    actions = batch[Columns.ACTIONS].long().reshape(-1, module.n_agents)
+    mask = batch.get(Columns.LOSS_MASK)
+    return None if mask is None else mask.reshape(-1), log_probs, log_probs.exp(), actions
+
+
+def as_rows(module: Any, x: torch.Tensor | None) -> torch.Tensor | None:
+    """Per-member action columns (logits, Q, masks) as rows ``[B (* T), n, A]``."""
+    return None if x is None else x.reshape(-1, module.n_agents, module.n_actions)
 
 
 def masked_entropy(probs: torch.Tensor, log_probs: torch.Tensor, mask: Any) -> torch.Tensor:

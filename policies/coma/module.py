@@ -7,7 +7,13 @@ Dicts with ``obs`` ``[B, n, obs_dim]`` (every member's local observation), ``sta
 
 - **Actors** (``policies.common.members.MemberNetworks``): logits ``pi_i(. | o_i)`` from each
   member's own observation, masked; shared with a one-hot member id
-  (``shared_actor: true``, the default) or one network per member.
+  (``shared_actor: true``, the default) or one network per member. ``use_gru: true`` makes
+  every actor a GRU (``MemberNetworks`` with ``cell_size = gru_cell_size``): the module is
+  then stateful, its state ``{"h": [n, cell]}`` per team (each member's own hidden state,
+  carried by the env runners), and RLlib adds a time axis: ``[B, 1, ...]`` on env runners,
+  zero-padded chunks ``[B, max_seq_len, ...]`` in training, each chunk starting from the
+  state stored while sampling (RLlib's ``AddStatesFromEpisodesToBatch``). Logits and
+  Q-values then carry that time axis too: ``[B, T, n * A]`` and ``[B, T, n, A]``.
 - **Critic** (built only when not ``inference_only``, so never on env runners and never
   exported): ``Q_i(s, (., u_-i)) [B, n, A]`` from ``policies.coma.math.critic_inputs``
   (state, the others' one-hot actions with the member's own block zeroed, its id), with a
@@ -21,6 +27,7 @@ import copy
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 import torch
 import torch.nn.functional as F
 from ray.rllib.core.columns import Columns
@@ -42,9 +49,14 @@ MODEL_CONFIG_KEYS: dict[str, Any] = {
     "fcnet_activation": "relu",
     "shared_actor": True,
     "critic_hiddens": [64, 64],
+    "use_gru": False,
+    "gru_cell_size": 64,
+    "max_seq_len": 20,
 }
 #: Forward-pass output of training: the critic's ``Q [B, n, A]``.
 Q_VALUES = "q_values"
+#: Key of the recurrent state (``[n, cell]`` per team) of GRU actors.
+HIDDEN = "h"
 
 
 class COMAModule(TorchRLModule, TargetNetworkAPI):
@@ -57,12 +69,14 @@ class COMAModule(TorchRLModule, TargetNetworkAPI):
         self.n_agents = int(obs_space.shape[0])
         self.n_actions = int(self.action_space.nvec[0])
         self.obs_size = gym.spaces.flatdim(obs_space) // self.n_agents
+        self.recurrent = bool(config["use_gru"])
         self.agent_nets = MemberNetworks(
             self.n_agents,
             self.obs_size,
             list(config["fcnet_hiddens"]),
             self.n_actions,
             shared=bool(config["shared_actor"]),
+            cell_size=int(config["gru_cell_size"]) if self.recurrent else None,
             activation=config["fcnet_activation"],
             out_gain=0.01,
         )
@@ -75,6 +89,12 @@ class COMAModule(TorchRLModule, TargetNetworkAPI):
             self.make_target_networks()
             if config.get("standardize_rewards", False):
                 self.reward_norm = RewardStandardizer()
+
+    @override(TorchRLModule)
+    def get_initial_state(self) -> dict[str, np.ndarray]:
+        if not self.recurrent:
+            return {}
+        return {HIDDEN: self.agent_nets.initial_state().numpy()}  # [n, cell]
 
     @override(TorchRLModule)
     def set_state(self, state: dict[str, Any]) -> None:
@@ -98,21 +118,50 @@ class COMAModule(TorchRLModule, TargetNetworkAPI):
         return {Q_VALUES: self.q_values(batch[Columns.OBS], actions, self._target_critic)}
 
     def logits(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Every member's masked logits from its own observation: ``[B, n, A]``."""
+        """Every member's masked logits from its own observation: ``[B, n, A]``.
+
+        MLP actors; a GRU actor gives its first step's logits (from the zero state).
+        """
         local = obs[OBS_KEY].float()
         local = local.reshape(*local.shape[:2], self.obs_size)  # [B, n, obs_size]
         out, _ = self.agent_nets(local)  # [B, n, A]
         return mask_logits(out, obs.get(MASK_KEY))
 
+    def sequence_logits(
+        self, obs: dict[str, torch.Tensor], hidden: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """GRU actors along sequences ``[B, T, n, ...]``: masked logits and the next state.
+
+        ``hidden`` ``[B, n, cell]`` is the state before the first step; returns the logits
+        ``[B, T, n, A]`` and the state after the last step ``[B, n, cell]``.
+        """
+        local = obs[OBS_KEY].float()
+        local = local.reshape(*local.shape[:3], self.obs_size)  # [B, T, n, obs_size]
+        out, h = self.agent_nets(local, hidden)  # [B, T, n, A], [B, n, cell]
+        return mask_logits(out, obs.get(MASK_KEY)), h
+
     def q_values(self, obs: dict, actions: torch.Tensor, net: Any = None) -> torch.Tensor:
-        """The critic's ``Q_i(s, (a, u_-i))`` for every own action ``a``: ``[B, n, A]``."""
-        onehot = F.one_hot(actions.long(), self.n_actions).float()  # [B, n, A]
+        """The critic's ``Q_i(s, (a, u_-i))`` for every own action ``a``: ``[B, (T,) n, A]``.
+
+        The critic is an MLP: a time axis (GRU actors' sequences) is flattened and restored.
+        """
+        lead = actions.shape[:-1]  # [B] or [B, T]
+        onehot = F.one_hot(actions.long(), self.n_actions).float()
+        onehot = onehot.reshape(-1, self.n_agents, self.n_actions)  # [B (* T), n, A]
         ids = torch.eye(self.n_agents, device=onehot.device)  # [n, n]
-        state = obs[STATE_KEY].float().reshape(onehot.shape[0], -1)  # [B, S]
-        return (net or self.critic)(critic_inputs(state, onehot, ids))  # [B, n, A]
+        state = obs[STATE_KEY].float().reshape(onehot.shape[0], -1)  # [B (* T), S]
+        q = (net or self.critic)(critic_inputs(state, onehot, ids))  # [B (* T), n, A]
+        return q.reshape(*lead, self.n_agents, self.n_actions)
 
     @override(TorchRLModule)
     def _forward(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if self.recurrent:
+            hidden = batch[Columns.STATE_IN][HIDDEN]
+            logits, h = self.sequence_logits(batch[Columns.OBS], hidden)  # [B, T, n, A]
+            return {
+                Columns.ACTION_DIST_INPUTS: logits.reshape(*logits.shape[:2], -1),
+                Columns.STATE_OUT: {HIDDEN: h},
+            }
         logits = self.logits(batch[Columns.OBS])  # [B, n, A]
         return {Columns.ACTION_DIST_INPUTS: logits.reshape(logits.shape[0], -1)}
 
