@@ -8,6 +8,11 @@ Critic targets are TD(lambda) (``td_lambda``, 0.8 as Foerster et al.) or n-step 
 (``target_tau``). Defaults otherwise follow EPyMARL's ``coma.yaml``: lr 3e-4, entropy 0.001,
 gamma 0.99, gradient norm 10. Common rewards only: the team view's reward (``env.team_reward``)
 is what the critic learns.
+
+GRU actors (``rl_module.model_config.use_gru``, with ``gru_cell_size`` and ``max_seq_len``)
+are checked in ``validate()``: both sizes integers >= 1, and neither given without
+``use_gru: true``. Their checkpoints evaluate but do not export (the exported actor's
+schema is stateless): ``export_actors`` refuses them naming ``use_gru``.
 """
 
 from __future__ import annotations
@@ -21,7 +26,12 @@ from ray.rllib.utils.annotations import override
 
 from env_wrappers.keys import MASK_KEY
 from policies.coma.module import MODEL_CONFIG_KEYS, COMAModule
-from policies.common.contract import AlgorithmContract, EnvFacts, check_team_export
+from policies.common.contract import (
+    AlgorithmContract,
+    EnvFacts,
+    UnsupportedError,
+    check_team_export,
+)
 from policies.common.export import export_member_networks
 from policies.common.module_specs import per_agent_module_specs
 from policies.common.overlapped_ppo import SampleWhileLearning
@@ -36,6 +46,8 @@ _OPTIONS = (
     "critic_coeff",
     "standardize_rewards",
 )
+#: ``model_config`` keys only GRU actors read.
+GRU_KEYS = ("gru_cell_size", "max_seq_len")
 
 
 class COMAConfig(AlgorithmContract, SampleWhileLearningConfig, PPOConfig):
@@ -64,6 +76,7 @@ class COMAConfig(AlgorithmContract, SampleWhileLearningConfig, PPOConfig):
         self.minibatch_size = None
         self.train_batch_size_per_learner = 500
         self.use_kl_loss = False
+        self.actor_options: dict[str, Any] = {}  # the spec's model_config (configure_modules)
 
     @override(PPOConfig)
     def training(
@@ -127,6 +140,28 @@ class COMAConfig(AlgorithmContract, SampleWhileLearningConfig, PPOConfig):
             )
         if self.use_kl_loss or self.clip_param != PPOConfig().clip_param:
             raise ValueError("training.clip_param: COMA uses no ratio clipping or KL penalty")
+        self._validate_actor_options()
+
+    @property
+    def recurrent_actors(self) -> bool:
+        """Whether the spec asks for GRU actors (``rl_module.model_config.use_gru``)."""
+        return bool(self.actor_options.get("use_gru", False))
+
+    def _validate_actor_options(self) -> None:
+        """GRU sizes: integers >= 1, and only given with ``use_gru: true``."""
+        for key in GRU_KEYS:
+            if key not in self.actor_options:
+                continue
+            value = self.actor_options[key]
+            if not self.recurrent_actors:
+                raise ValueError(
+                    f"rl_module.model_config.{key} is read only with use_gru: true "
+                    "(the actors are MLPs otherwise)"
+                )
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(
+                    f"rl_module.model_config.{key} must be an integer >= 1, got {value!r}"
+                )
 
     @override(PPOConfig)
     def get_default_learner_class(self) -> type:
@@ -139,6 +174,7 @@ class COMAConfig(AlgorithmContract, SampleWhileLearningConfig, PPOConfig):
         self, facts: EnvFacts, mapping: PolicyMapping, model_config: dict[str, Any]
     ) -> None:
         """One COMA module per team: its members' actors and its central critic."""
+        self.actor_options = dict(model_config)
         options = {
             **MODEL_CONFIG_KEYS,
             **model_config,
@@ -155,6 +191,12 @@ class COMAConfig(AlgorithmContract, SampleWhileLearningConfig, PPOConfig):
         written: list[Path] = []
         for team, members in facts.teams.items():
             module = modules[team]
+            if module.is_stateful():
+                raise UnsupportedError(
+                    "rl_module.model_config.use_gru",
+                    "recurrent (GRU) actors cannot be exported yet: the exported actor "
+                    "(marl-actor/1) is stateless",
+                )
             written += export_member_networks(
                 module.agent_nets,
                 team=team,

@@ -12,6 +12,9 @@ standardization, gradient norm 10, and the entropy coefficient annealed linearly
 The critic's ``Qmax`` pass costs ``A^(N-1)`` rows per sample and member
 (``policies.pac.math.joint_table_rows``); a team whose table exceeds ``max_joint_rows``
 (4,096) is refused with the env, the agents, the actions and the limit.
+
+PAC's actors are MLPs: ``rl_module.model_config.use_gru: true`` is refused in ``validate()``
+(its state-value critic, ``Qmax`` pass and targets read flat rows, not GRU sequences).
 """
 
 from __future__ import annotations
@@ -107,6 +110,11 @@ class PACConfig(COMAConfig):
     @override(COMAConfig)
     def validate(self) -> None:
         self._set_entropy_schedule()
+        if self.recurrent_actors:
+            raise ValueError(
+                "rl_module.model_config.use_gru: pac's actors are MLPs only (recurrent actors "
+                "are not supported by PAC's critics and targets); use algo: coma for GRU actors"
+            )
         super().validate()
         if not 0.0 < self.entropy_anneal_fraction <= 1.0:
             raise ValueError("training.entropy_anneal_fraction must be in (0, 1]")
@@ -150,6 +158,7 @@ class PACConfig(COMAConfig):
         self, facts: EnvFacts, mapping: PolicyMapping, model_config: dict[str, Any]
     ) -> None:
         """One PAC module per team; remembers the largest joint-action table for validate."""
+        self.actor_options = dict(model_config)
         for team, members in facts.teams.items():
             actions = int(facts.action_spaces[team].nvec[0])
             rows = joint_table_rows(len(members), actions)

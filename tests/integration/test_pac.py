@@ -29,7 +29,7 @@ METRICS = (
 )
 
 
-def spec(env: dict, stop: dict | None = None, **training):
+def spec(env: dict, stop: dict | None = None, model: dict | None = None, **training):
     raw = {
         "name": "p",
         "algo": "pac",
@@ -40,6 +40,7 @@ def spec(env: dict, stop: dict | None = None, **training):
         "training": {"train_batch_size_per_learner": 64, **training},
         "rl_module": {"model_config": {"fcnet_hiddens": [16], "critic_hiddens": [16]}},
     }
+    raw["rl_module"]["model_config"].update(model or {})
     return validate_spec(raw, "<pac>")
 
 
@@ -97,3 +98,10 @@ def test_member_rewards_needs_the_team_views_info():
     with pytest.raises(ValueError, match="member_rewards"):
         member_rewards([Episode()], 2)
     assert np.asarray(member_rewards([], 2)).shape == (0, 2)
+
+
+def test_gru_actors_are_refused_naming_the_key():
+    with pytest.raises(SpecError) as err:
+        plan(spec({"name": "climbing_game"}, model={"use_gru": True}))
+    text = str(err.value)
+    assert "rl_module.model_config.use_gru" in text and "pac's actors are MLPs only" in text
