@@ -162,9 +162,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "throughput",
         help="env steps/s of a spec's parts as ratios to the raw env",
         description="For each spec (a file or a benchmark name): the raw env on one core, "
-        "sampling alone, the learner alone (on-policy specs), whole iterations and stock "
-        "RLlib PPO with the same sizes (policy-gradient specs); writes throughput.json and "
-        "throughput.md.",
+        "sampling alone, the learner alone (on-policy specs), whole iterations with RLlib's "
+        "env runner bookkeeping (lean: false) and with ours, sampling while learning, and "
+        "stock RLlib PPO with the same sizes (policy-gradient specs); writes "
+        "throughput.json and throughput.md.",
     )
     _add_names(p, "+", "spec files or benchmark names")
     p.add_argument(
