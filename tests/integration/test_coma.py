@@ -56,6 +56,17 @@ def spec(env: dict, model: dict | None = None, **training):
     return validate_spec(raw_spec(env, model, **training), "<coma>")
 
 
+def train_and_check_metrics(algo) -> tuple[str, list[dict]]:
+    """Two iterations; every COMA metric finite and the advantages centred. (team, results)"""
+    results = [algo.train() for _ in range(2)]
+    (team,) = algo.config.policies
+    stats = results[-1]["learners"][team]
+    for key in METRICS:
+        assert math.isfinite(stats[key]), key
+    assert stats["expected_advantage_abs_max"] < 1e-3  # sum_a pi(a) A(a) = 0 per agent
+    return team, results
+
+
 @pytest.mark.parametrize(
     ("env", "training"),
     [
@@ -68,12 +79,7 @@ def spec(env: dict, model: dict | None = None, **training):
 def test_coma_trains_and_logs_its_metrics(env, training):
     algo = build_algo_config(spec(env, **training)).build_algo()
     try:
-        results = [algo.train() for _ in range(2)]
-        (team,) = algo.config.policies
-        stats = results[-1]["learners"][team]
-        for key in METRICS:
-            assert math.isfinite(stats[key]), key
-        assert stats["expected_advantage_abs_max"] < 1e-3  # sum_a pi(a) A(a) = 0 per agent
+        team, results = train_and_check_metrics(algo)
         assert results[-1]["env_runners"]["num_env_steps_sampled_lifetime"] >= 200
         assert hasattr(learner_modules(algo)[team], "critic")
     finally:
@@ -108,12 +114,7 @@ def logits_after(module, history: list[torch.Tensor], last: torch.Tensor) -> tor
 def test_gru_actors_train_and_their_state_changes_acting():
     algo = build_algo_config(spec(SPREAD, GRU)).build_algo()
     try:
-        results = [algo.train() for _ in range(2)]
-        (team,) = algo.config.policies
-        stats = results[-1]["learners"][team]
-        for key in METRICS:
-            assert math.isfinite(stats[key]), key
-        assert stats["expected_advantage_abs_max"] < 1e-3
+        team, _ = train_and_check_metrics(algo)
         assert learner_modules(algo)[team].is_stateful()
         module = algo.get_module(team)  # the env runner's copy, which carries the state
         assert module.is_stateful()
