@@ -12,6 +12,13 @@ food levels from 1 up to the sum of the three lowest player levels, vector obser
   episode that ends because all food is gone is a termination.
 - Rewards are individual (each loader's share of the food); with ``normalize_reward`` the
   team return of an episode is at most 1.
+- Seeded episodes reproduce: lbforaging resolves simultaneous loads by popping players from a
+  ``set``, whose order follows the players' memory addresses, so two runs with one seed could
+  differ whenever a loader stood next to two foods. Players here hash by their index, which
+  makes that order the players' order in every process. And lbforaging spawns players
+  around the previous episode's last positions (a new position may not be an old one), so a
+  seeded reset depended on the history before it (an env checker's random steps, say): a
+  seeded reset here clears those positions first and depends on the seed alone.
 """
 
 from __future__ import annotations
@@ -20,11 +27,22 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from lbforaging.foraging.environment import Action, ForagingEnv
+from lbforaging.foraging.environment import Action, ForagingEnv, Player
 
 from env_wrappers.envs.gym_tuple import TupleParallelEnv, check_render_mode
 
 N_ACTIONS = len(Action)
+
+
+class IndexedPlayer(Player):
+    """An lbforaging player that hashes by its index, so sets of players iterate in one order."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__()
+        self.index = index
+
+    def __hash__(self) -> int:
+        return self.index
 
 
 class ForagingParallelEnv(TupleParallelEnv):
@@ -36,6 +54,15 @@ class ForagingParallelEnv(TupleParallelEnv):
         super().__init__(env, name="lbf", render_mode=render_mode)
         local = env.observation_space[0]
         self.state_space = gym.spaces.Box(local.low, local.high, dtype=np.float32)
+
+    def reset(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, dict]]:
+        """Resets lbforaging; a seeded reset forgets the last episode's player positions."""
+        if seed is not None:
+            for player in self.env.players:
+                player.position = None
+        return super().reset(seed=seed, options=options)
 
     def _observation_space(self, index: int, space: gym.Space) -> gym.Space:
         mask = gym.spaces.Box(0, 1, (N_ACTIONS,), np.int8)
@@ -116,4 +143,5 @@ def lbf(
         penalty=penalty,
         render_mode=render_mode,
     )
+    env.players = [IndexedPlayer(i) for i in range(players)]
     return ForagingParallelEnv(env, render_mode=render_mode)

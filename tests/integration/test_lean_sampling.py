@@ -19,10 +19,14 @@ pytestmark = pytest.mark.usefixtures("ray_session")
 #: sample timer): they differ between any two runs.
 _TIMED = ("timer", "time_between", "duration_sec", "connectors")
 
-#: Envs whose seeded runs reproduce (two stock runs give the same episodes). LBF does not:
-#: two seeded stock runs in one process differed in 3 of 4 tries (measured 2026-12-02; the
-#: continued episode's observations after the first sample), so it cannot be compared here.
+#: Envs with a shared and with individual modules. LBF's seeded runs reproduce since its
+#: players hash by index (``env_wrappers/envs/lbf.py``); before, two seeded stock runs in one
+#: process differed in 3 of 4 tries.
 ENVS = {
+    "lbf": (
+        {"name": "lbf", "size": 5, "players": 2, "food": 1, "max_episode_steps": 9},
+        "individual",
+    ),
     "simple_spread": ({"name": "simple_spread", "N": 2, "max_cycles": 10}, "shared"),
     "speaker_listener": ({"name": "simple_speaker_listener", "max_cycles": 9}, "individual"),
 }
