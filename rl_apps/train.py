@@ -323,10 +323,12 @@ def run_experiment(
     """Builds the algorithm, restores ``resume_from``, iterates to a stop, saves, summarizes."""
     console = ProgressConsole(echo)
     echo = console.echo
-    echo(f"run directory: {run_dir}")
     # A stop signal while the actors start: a clean exit 128 + signal (nothing to save yet);
-    # Ray's harmless core-worker line per env runner is dropped (rl_apps.quiet).
+    # Ray's harmless core-worker line per env runner is dropped (rl_apps.quiet). The run
+    # directory is printed once the handlers are in place: from that line on (what scripts
+    # wait for) a signal never reaches Ray's own handler, which exits 15 with a core dump.
     with stop_signals_interrupt(), filtered_stderr():
+        echo(f"run directory: {run_dir}")
         algo = config.build_algo()
     _record_placement(algo, run_dir, echo)
     tracker, state = wandb_logging.WandbRun(), None
