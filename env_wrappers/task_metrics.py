@@ -5,6 +5,10 @@
   closest good agent's (``agents_goal_distance``).
 - ``simple_tag`` (predator-prey): adversary-agent collisions summed over the episode's steps
   (``collisions``, the scenario's own ``benchmark_data``).
+- ``simple_speaker_listener`` (cooperative communication): at the episode's last step, the
+  listener's distance to the goal landmark (``listener_goal_distance``) and whether it is on
+  it (``listener_on_goal``, 1 or 0: the listener's disc overlaps the landmark's, the distance
+  is below the sum of their radii, 0.075 + 0.04 = 0.115 in mpe2), the paper's success measure.
 
 ``TaskMeter(env)`` reads the MPE world behind any of our wrappers; an env without a known
 metric gives an empty dict.
@@ -29,10 +33,15 @@ def _world(env: Any) -> tuple[Any, Any] | None:
 
 def _kind(scenario: Any) -> str:
     module = type(scenario).__module__
-    for name in ("simple_adversary", "simple_tag"):
+    for name in ("simple_adversary", "simple_tag", "simple_speaker_listener"):
         if module.endswith(name):
             return name
     return ""
+
+
+def on_target_radius(agent: Any, landmark: Any) -> float:
+    """The distance below which an agent is on a landmark: their discs overlap."""
+    return float(agent.size + landmark.size)
 
 
 class TaskMeter:
@@ -54,6 +63,8 @@ class TaskMeter:
         if kind == "simple_tag":
             hits = sum(scenario.benchmark_data(a, world) for a in world.agents if a.adversary)
             self.values["collisions"] = self.values.get("collisions", 0.0) + float(hits)
+        elif kind == "simple_speaker_listener":
+            self._speaker_listener(world)
         elif kind == "simple_adversary":
             goal = world.agents[0].goal_a.state.p_pos
 
@@ -66,6 +77,13 @@ class TaskMeter:
             self.values["agents_goal_distance"] = min(
                 distance(a) for a in world.agents if not a.adversary
             )
+
+    def _speaker_listener(self, world: Any) -> None:
+        speaker = world.agents[0]
+        listener, goal = speaker.goal_a, speaker.goal_b
+        distance = float(np.linalg.norm(listener.state.p_pos - goal.state.p_pos))
+        self.values["listener_goal_distance"] = distance
+        self.values["listener_on_goal"] = float(distance < on_target_radius(listener, goal))
 
     def result(self) -> dict[str, float]:
         return dict(self.values)

@@ -31,7 +31,7 @@ from env_wrappers.task_metrics import TaskMeter
 from rl_apps import checkpoints as ckpt
 from rl_apps.build import Plan, plan
 from rl_apps.errors import MarlError, SpecError
-from rl_apps.evaluate import check_checkpoint, load_actors
+from rl_apps.evaluate import check_checkpoint, load_actors, mean_task
 
 
 @dataclass
@@ -202,8 +202,7 @@ def _matchup(names: list[str], combo: tuple, owner: dict, played: list) -> dict[
     for index, side in enumerate(names):
         totals = [sum(r for a, r in ret.items() if owner[a] == index) for ret, _ in played]
         sides[side] = {"mean": float(np.mean(totals)), "std": float(np.std(totals))}
-    task_keys = sorted({k for _, task in played for k in task})
-    task = {k: float(np.mean([t[k] for _, t in played if k in t])) for k in task_keys}
+    task = mean_task([t for _, t in played])
     return {
         "checkpoints": {s: str(p) for s, p in zip(names, combo)},
         "returns": sides,

@@ -31,6 +31,7 @@ import torch
 import yaml
 
 from env_wrappers.registry import ENVS
+from env_wrappers.task_metrics import TaskMeter
 from policies.common.acting import DecentralizedActors
 from rl_apps import actor_weights
 from rl_apps import checkpoints as ckpt
@@ -105,20 +106,37 @@ def _render_kwargs(spec: ExperimentSpec, render: bool) -> dict[str, Any]:
 
 
 def run_episode(
-    env: Any, policy: Policy, seed: int, frames: list | None = None
+    env: Any,
+    policy: Policy,
+    seed: int,
+    frames: list | None = None,
+    meter: TaskMeter | None = None,
 ) -> dict[str, float]:
-    """Plays one episode; returns each agent's return (frames appended when given)."""
+    """Plays one episode; returns each agent's return (frames appended when given).
+
+    ``meter`` (reset here) measures the env's task metric over the episode.
+    """
     obs, _ = env.reset(seed=seed)
+    if meter is not None:
+        meter.reset()
     returns = {agent: 0.0 for agent in env.possible_agents}
     done = False
     while not done:
         if frames is not None:
             frames.append(env.render())
         obs, rewards, terms, truncs, _ = env.step(policy(obs))
+        if meter is not None:
+            meter.step()
         for agent, reward in rewards.items():
             returns[agent] += reward
         done = terms["__all__"] or truncs["__all__"]
     return returns
+
+
+def mean_task(results: list[dict[str, float]]) -> dict[str, float]:
+    """Each task metric's mean over the episodes that report it (empty: the env has none)."""
+    keys = sorted({key for result in results for key in result})
+    return {k: float(np.mean([r[k] for r in results if k in r])) for k in keys}
 
 
 def _stats(episodes: list[dict[str, float]], agents: list[str]) -> dict[str, Any]:
@@ -154,6 +172,18 @@ def _random_policy(env: Any, seed: int) -> Policy:
     for offset, agent in enumerate(env.possible_agents):
         env.action_spaces[agent].seed(seed + offset)
     return lambda obs: {agent: env.action_spaces[agent].sample() for agent in obs}
+
+
+def _random_baseline(env: Any, seed: int, episodes: int) -> dict[str, Any]:
+    """The random policy's team return (and task metric) on the same env and seeds."""
+    policy, meter, returns, tasks = _random_policy(env, seed), TaskMeter(env), [], []
+    for index in range(episodes):
+        returns.append(run_episode(env, policy, seed + index, meter=meter))
+        tasks.append(meter.result())
+    found = {"random_policy": _stats(returns, list(env.possible_agents))["team_return"]}
+    if any(tasks):
+        found["random_policy_task"] = mean_task(tasks)
+    return found
 
 
 def save_gif(frames: list[np.ndarray], out: Path, fps: int = 10) -> None:
@@ -206,17 +236,19 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
     greedy = actions == "greedy"
     actors = load_actors(opts.checkpoint, planned, env, greedy, opts.trust_checkpoint)
     frames: list | None = [] if opts.render else None
-    episodes, first_actions, per_pick = [], [], {}
+    episodes, first_actions, per_pick, tasks = [], [], {}, []
     for pick in picks:
         if pick != picks[0]:
             env.close()
             env = planned.make_env(**pick)
-        played = []
+        played, meter = [], TaskMeter(env)
         for index in range(opts.episodes):
             actors.reset()
             first = index == 0 and not first_actions
             policy = _recording(actors.act, first_actions) if first else actors.act
-            played.append(run_episode(env, policy, opts.seed + index, frames if first else None))
+            frames_here = frames if first else None
+            played.append(run_episode(env, policy, opts.seed + index, frames_here, meter))
+            tasks.append(meter.result())
         episodes += played
         if pick:
             per_pick[str(pick["sub_policy"])] = _stats(played, list(env.possible_agents))
@@ -229,14 +261,14 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         **_stats(episodes, list(env.possible_agents)),
         "first_actions": first_actions[0] if first_actions else {},
     }
+    if any(tasks):
+        report["task"] = mean_task(tasks)
     if planned.config.sub_policy_count() > 1:
         report["sub_policy"] = "drawn" if opts.sub_policy is None else opts.sub_policy
     if len(per_pick) > 1:
         report["sub_policies"] = per_pick
     if opts.baseline:
-        policy = _random_policy(env, opts.seed)
-        randoms = [run_episode(env, policy, opts.seed + i) for i in range(opts.episodes)]
-        report["random_policy"] = _stats(randoms, list(env.possible_agents))["team_return"]
+        report.update(_random_baseline(env, opts.seed, opts.episodes))
     if frames:
         save_gif(frames, opts.render)
         report["render"] = str(opts.render)

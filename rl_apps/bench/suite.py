@@ -117,6 +117,8 @@ def seed_result(
         "eval_actions": report["actions"],
         "eval_first_actions": report["first_actions"],
         "random_policy_return": report.get("random_policy"),
+        "eval_task": report.get("task", {}),
+        "random_policy_task": report.get("random_policy_task", {}),
         "env_steps": summary["env_steps"],
         "wall_time_s": summary["wall_time_s"],
         "sampling_env_steps_per_s": sampling,
@@ -180,7 +182,21 @@ def _aggregate(spec: ExperimentSpec, seeds: list[dict[str, Any]]) -> dict[str, A
         "wall_time_s_mean": float(np.mean([s["wall_time_s"] for s in seeds])),
         "target_team_return": target,
         "target_met": None if target is None else bool(np.mean(evals) >= target),
+        **_task_summary(seeds),
     }
+
+
+def _task_summary(seeds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each task metric's mean and std over the seeds, and the random policy's mean."""
+    found: dict[str, Any] = {}
+    for field, prefix in (("eval_task", "eval_task"), ("random_policy_task", "random_task")):
+        keys = sorted({k for s in seeds for k in s.get(field, {})})
+        for key in keys:
+            values = [s[field][key] for s in seeds if key in s.get(field, {})]
+            found[f"{prefix}_{key}_mean"] = float(np.mean(values))
+            if field == "eval_task":
+                found[f"{prefix}_{key}_std"] = float(np.std(values))
+    return found
 
 
 def bench_spec(

@@ -286,6 +286,7 @@ def test_crossplay_of_two_checkpoints_on_simple_adversary(tmp_path, capsys):
     alone = evaluate(EvalOptions(checkpoint=a, episodes=2, baseline=False))
     total = same["returns"]["adversary"]["mean"] + same["returns"]["agent"]["mean"]
     assert total == pytest.approx(alone["team_return"]["mean"], rel=1e-5)
+    assert alone["task"] == pytest.approx(same["task"], rel=1e-5)  # eval reports it too
     code = main(["crossplay", "--side", f"adversary={a}", "--side", f"agent={paths['n3']}"])
     err = capsys.readouterr().err
     assert code == 2
