@@ -39,6 +39,12 @@ def _kind(scenario: Any) -> str:
     return ""
 
 
+def mean_task(results: list[dict[str, float]]) -> dict[str, float]:
+    """Each task metric's mean over the results that report it (empty: the env has none)."""
+    keys = sorted({key for result in results for key in result})
+    return {k: float(np.mean([r[k] for r in results if k in r])) for k in keys}
+
+
 def on_target_radius(agent: Any, landmark: Any) -> float:
     """The distance below which an agent is on a landmark: their discs overlap."""
     return float(agent.size + landmark.size)

@@ -27,11 +27,11 @@ import numpy as np
 import torch
 
 from env_wrappers.keys import OBS_KEY
-from env_wrappers.task_metrics import TaskMeter
+from env_wrappers.task_metrics import TaskMeter, mean_task
 from rl_apps import checkpoints as ckpt
 from rl_apps.build import Plan, plan
 from rl_apps.errors import MarlError, SpecError
-from rl_apps.evaluate import check_checkpoint, load_actors, mean_task
+from rl_apps.evaluate import check_checkpoint, load_actors
 
 
 @dataclass

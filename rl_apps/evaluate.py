@@ -31,7 +31,7 @@ import torch
 import yaml
 
 from env_wrappers.registry import ENVS
-from env_wrappers.task_metrics import TaskMeter
+from env_wrappers.task_metrics import TaskMeter, mean_task
 from policies.common.acting import DecentralizedActors
 from rl_apps import actor_weights
 from rl_apps import checkpoints as ckpt
@@ -131,12 +131,6 @@ def run_episode(
             returns[agent] += reward
         done = terms["__all__"] or truncs["__all__"]
     return returns
-
-
-def mean_task(results: list[dict[str, float]]) -> dict[str, float]:
-    """Each task metric's mean over the episodes that report it (empty: the env has none)."""
-    keys = sorted({key for result in results for key in result})
-    return {k: float(np.mean([r[k] for r in results if k in r])) for k in keys}
 
 
 def _stats(episodes: list[dict[str, float]], agents: list[str]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from env_wrappers.task_metrics import mean_task
 from rl_apps import rundir
 from rl_apps.errors import SpecError
 from rl_apps.evaluate import EvalOptions, evaluate
@@ -188,14 +189,13 @@ def _aggregate(spec: ExperimentSpec, seeds: list[dict[str, Any]]) -> dict[str, A
 
 def _task_summary(seeds: list[dict[str, Any]]) -> dict[str, Any]:
     """Each task metric's mean and std over the seeds, and the random policy's mean."""
+    trained = [s.get("eval_task", {}) for s in seeds]
     found: dict[str, Any] = {}
-    for field, prefix in (("eval_task", "eval_task"), ("random_policy_task", "random_task")):
-        keys = sorted({k for s in seeds for k in s.get(field, {})})
-        for key in keys:
-            values = [s[field][key] for s in seeds if key in s.get(field, {})]
-            found[f"{prefix}_{key}_mean"] = float(np.mean(values))
-            if field == "eval_task":
-                found[f"{prefix}_{key}_std"] = float(np.std(values))
+    for key, mean in mean_task(trained).items():
+        found[f"eval_task_{key}_mean"] = mean
+        found[f"eval_task_{key}_std"] = float(np.std([t[key] for t in trained if key in t]))
+    for key, mean in mean_task([s.get("random_policy_task", {}) for s in seeds]).items():
+        found[f"random_task_{key}_mean"] = mean
     return found
 
 

@@ -52,7 +52,7 @@ def test_an_env_without_a_metric_gives_nothing():
 
 
 def test_task_means_skip_episodes_without_the_key():
-    from rl_apps.evaluate import mean_task
+    from env_wrappers.task_metrics import mean_task
 
     assert mean_task([{"a": 1.0, "b": 2.0}, {"a": 0.0}, {}]) == {"a": 0.5, "b": 2.0}
     assert mean_task([{}, {}]) == {}
