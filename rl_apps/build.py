@@ -114,9 +114,24 @@ def _configured(entry: AlgoEntry, spec: ExperimentSpec) -> Any:
         if kwargs:
             getattr(config, section)(**kwargs)
     config.debugging(seed=spec.seed)
+    _bound_state_sync(config)
     if determinism.is_deterministic(spec):
         determinism.configure(config)  # sampling and learning in the driver
     return config
+
+
+def _bound_state_sync(config: Any) -> None:
+    """Waits for the env runners' connector states no longer than for their samples.
+
+    RLlib merges the runners' connector states after every iteration and waits up to
+    ``sync_filters_on_rollout_workers_timeout_s`` (10 s) on a runner that does not answer,
+    such as one that failed and sits in its restart delay: with ``sample_timeout_s=2`` each
+    iteration of such a run took 12 s, 10 of them on that wait.
+    """
+    if config.sample_timeout_s:
+        config.sync_filters_on_rollout_workers_timeout_s = min(
+            config.sync_filters_on_rollout_workers_timeout_s, config.sample_timeout_s
+        )
 
 
 def env_runner_class(spec: ExperimentSpec) -> type:

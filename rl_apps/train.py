@@ -29,12 +29,15 @@ from rl_apps.quiet import filtered_stderr
 from rl_apps.runtime import current_resources, fit_resources, ray_runtime
 from rl_apps.signals import stop_signals_interrupt
 from rl_apps.spec import ExperimentSpec, load_spec
-from rl_apps.stopping import stop_algorithm
+from rl_apps.stopping import STOP_TIMEOUT_S, stop_algorithm
 from rl_apps.tensorboard import TensorBoardWriter
 from rl_apps.weights import sync_runner_weights
 
 #: Consecutive iterations without a sampled env step before the run is stopped.
 STALL_LIMIT = 3
+#: How long a stalled run's ``algo.stop()`` may take before its actors are killed: its env
+#: runners have not answered for STALL_LIMIT iterations, so a graceful stop only waits.
+STALLED_STOP_TIMEOUT_S = 2.0
 
 
 @dataclass
@@ -331,7 +334,7 @@ def run_experiment(
         echo(f"run directory: {run_dir}")
         algo = config.build_algo()
     _record_placement(algo, run_dir, echo)
-    tracker, state = wandb_logging.WandbRun(), None
+    tracker, state, stalled = wandb_logging.WandbRun(), None, None
     try:
         tracker = wandb_logging.start(spec, run_dir, echo)
         counters = ckpt.Counters(0, 0, 0.0)
@@ -342,7 +345,6 @@ def run_experiment(
         state.console, state.sides = console, spec_sides(spec, agents)
         state.tensorboard = TensorBoardWriter(run_dir, spec.reporting.get("tensorboard", True))
         writer = rundir.MetricsWriter(run_dir, progress_columns(agents, state.sides))
-        stalled = None
         with stop_signals_interrupt() as received:
             try:
                 reason = _iterate(algo, state, writer, echo)
@@ -364,4 +366,5 @@ def run_experiment(
         tracker.finish()  # flushes an interrupted or failed run too
         if state is not None:
             state.tensorboard.close()
-        stop_algorithm(algo, echo=echo)  # bounded: kills the actors when stop() hangs
+        timeout_s = STALLED_STOP_TIMEOUT_S if stalled is not None else STOP_TIMEOUT_S
+        stop_algorithm(algo, timeout_s, echo=echo)  # bounded: kills the actors when it hangs

@@ -174,8 +174,9 @@ def test_stalled_sampling_exits_1_with_the_watchdog_message_and_a_summary(tmp_pa
         "fault_tolerance.env_runner_health_probe_timeout_s=2",
     ):
         sets += ["--set", item]
-    # About 80 s on an idle machine, 20 of them in stop() (it waits on the restarting
-    # runner until marl kills it); a hang would never end: run_marl's timeout catches it.
+    # About 40 s on an idle machine: each iteration waits sample_timeout_s for samples and
+    # no longer for the runner's connector state, and a stalled run kills its actors after
+    # 2 s of stop(); a hang would never end: run_marl's timeout catches it.
     proc = run_marl("train", str(QUICKSTART), *sets, "--runs-dir", "runs", cwd=tmp_path)
     expect(proc, 1)
     assert "no env steps were sampled in 3 consecutive iterations" in proc.stderr + proc.stdout
