@@ -95,7 +95,7 @@ def read_rows(run_dir):
         return list(csv.DictReader(handle))
 
 
-def test_train_resume_in_new_process_and_eval(tmp_path, monkeypatch):
+def test_train_resume_in_new_process_and_eval(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MARL_CHECKPOINT_KEY", "test key")  # every checkpoint is signed
     sets = [arg for item in TINY for arg in ("--set", item)]
     proc = expect(run_marl("train", str(QUICKSTART), *sets, "--runs-dir", "runs", cwd=tmp_path), 0)
@@ -149,11 +149,20 @@ def test_train_resume_in_new_process_and_eval(tmp_path, monkeypatch):
     args = ["eval", str(checkpoint), "--episodes", "1", "--greedy", "--no-baseline"]
     greedy = json.loads(expect(run_marl(*args, cwd=tmp_path), 0).stdout)
     assert greedy["actions"] == "greedy" and "random_policy" not in greedy
-    tampered_checkpoint_is_refused(tmp_path, run_dir, checkpoint)
-    forged_checkpoint_runs_no_code(tmp_path, run_dir, checkpoint, monkeypatch)
+    monkeypatch.chdir(tmp_path)  # the refusals run in this process, on the same relative paths
+    tampered_checkpoint_is_refused(tmp_path, run_dir, checkpoint, capsys)
+    forged_checkpoint_runs_no_code(tmp_path, run_dir, checkpoint, monkeypatch, capsys)
 
 
-def tampered_checkpoint_is_refused(tmp_path, run_dir, checkpoint):
+def refused_in_process(args: list[str], capsys) -> str:
+    """``marl ARGS`` through ``cli.main`` in this process (a refusal comes before Ray starts,
+    so no new interpreter is needed): asserts exit code 2 and returns the error output."""
+    capsys.readouterr()
+    assert cli.main(args) == 2
+    return capsys.readouterr().err
+
+
+def tampered_checkpoint_is_refused(tmp_path, run_dir, checkpoint, capsys):
     """A changed file: eval, export and resume refuse it (exit 2) unless trusted."""
     state = next(p for p in (tmp_path / checkpoint).rglob("*.pkl"))
     state.write_bytes(state.read_bytes() + b"\0")
@@ -163,12 +172,12 @@ def tampered_checkpoint_is_refused(tmp_path, run_dir, checkpoint):
         ["export", str(checkpoint), "--out", "exported"],
         ["train", "--resume", str(run_dir), "--set", "stop.training_iteration=4"],
     ):
-        proc = expect(run_marl(*args, cwd=tmp_path), 2)
-        assert f"{name}: SHA-256 differs" in proc.stderr and "--trust-checkpoint" in proc.stderr
+        stderr = refused_in_process(args, capsys)
+        assert f"{name}: SHA-256 differs" in stderr and "--trust-checkpoint" in stderr
     assert not (tmp_path / "exported").exists()
     assert len(read_rows(run_dir)) == 3  # the refused resume did not touch the run
     trusted = ["eval", str(checkpoint), "--episodes", "1", "--no-baseline", "--trust-checkpoint"]
-    expect(run_marl(*trusted, cwd=tmp_path), 0)
+    assert cli.main(trusted) == 0
 
 
 class Forged:
@@ -190,26 +199,26 @@ def forge(checkpoint, marker):
     (checkpoint / ckpt.MANIFEST).write_text(json.dumps(manifest, indent=1))
 
 
-def forged_checkpoint_runs_no_code(tmp_path, run_dir, checkpoint, monkeypatch):
+def forged_checkpoint_runs_no_code(tmp_path, run_dir, checkpoint, monkeypatch, capsys):
     """A forger who rewrites the manifest: eval and export load no pickle; with the key,
     every command refuses the unsigned manifest; a link is refused."""
     marker = tmp_path / "forger_was_here"
     forge(tmp_path / checkpoint, marker)
     resume = ["train", "--resume", str(run_dir), "--set", "stop.training_iteration=5"]
     for args in (["eval", str(checkpoint), "--episodes", "1", "--no-baseline"], resume):
-        proc = expect(run_marl(*args, cwd=tmp_path), 2)  # signed by a key the forger lacks
-        assert "signature in manifest.sig does not match" in proc.stderr
+        stderr = refused_in_process(args, capsys)  # signed by a key the forger lacks
+        assert "signature in manifest.sig does not match" in stderr
     monkeypatch.delenv("MARL_CHECKPOINT_KEY")  # unsigned: the manifest matches the files
-    expect(run_marl("eval", str(checkpoint), "--episodes", "1", "--no-baseline", cwd=tmp_path), 0)
-    expect(run_marl("export", str(checkpoint), "--out", "forged_export", cwd=tmp_path), 0)
+    assert cli.main(["eval", str(checkpoint), "--episodes", "1", "--no-baseline"]) == 0
+    assert cli.main(["export", str(checkpoint), "--out", "forged_export"]) == 0
     assert (tmp_path / "forged_export").is_dir()
     assert not marker.exists(), "eval or export unpickled the forged checkpoint"
     spec = tmp_path / checkpoint / ckpt.SPEC_COPY
     (tmp_path / "spec_copy.yaml").write_bytes(spec.read_bytes())
     spec.unlink()
     spec.symlink_to(tmp_path / "spec_copy.yaml")  # identical bytes, outside the checkpoint
-    proc = expect(run_marl("eval", str(checkpoint), "--episodes", "1", cwd=tmp_path), 2)
-    assert "spec.yaml is a symbolic link" in proc.stderr
+    stderr = refused_in_process(["eval", str(checkpoint), "--episodes", "1"], capsys)
+    assert "spec.yaml is a symbolic link" in stderr
 
 
 def test_eval_rejects_non_checkpoint(tmp_path):
