@@ -47,9 +47,9 @@ def test_help(capsys, command):
     assert f"usage: marl {' '.join(command)}" in capsys.readouterr().out
 
 
-def test_envs_and_algos_tables(tmp_path):
-    assert "simple_spread" in expect(run_marl("envs", cwd=tmp_path), 0).stdout
-    assert "ippo" in expect(run_marl("algos", cwd=tmp_path), 0).stdout
+def test_envs_and_algos_tables(capsys):
+    assert cli.main(["envs"]) == 0 and "simple_spread" in capsys.readouterr().out
+    assert cli.main(["algos"]) == 0 and "ippo" in capsys.readouterr().out
 
 
 def test_validate_every_committed_spec():
@@ -59,14 +59,13 @@ def test_validate_every_committed_spec():
     assert proc.stdout.count("ok ") >= 2
 
 
-def test_validate_reports_bad_spec_with_exit_2(tmp_path):
+def test_validate_reports_bad_spec_with_exit_2(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text(QUICKSTART.read_text().replace("lr:", "lrr:"))
-    proc = expect(run_marl("validate", str(bad), str(QUICKSTART), cwd=tmp_path), 2)
-    assert "training.lrr: unknown key (did you mean 'lr'?)" in proc.stderr
-    assert "ok " in proc.stdout
-    bad_value = run_marl("validate", str(QUICKSTART), "--set", "env.N=-3", cwd=tmp_path)
-    stderr = expect(bad_value, 2).stderr
+    assert cli.main(["validate", str(bad), str(QUICKSTART)]) == 2
+    out, err = capsys.readouterr()
+    assert "training.lrr: unknown key (did you mean 'lr'?)" in err and "ok " in out
+    stderr = marl_in_process(["validate", str(QUICKSTART), "--set", "env.N=-3"], capsys)
     assert "env.N: must be an integer in [1, 100] (got -3)" in stderr
 
 
@@ -84,9 +83,9 @@ def test_validate_reports_bad_spec_with_exit_2(tmp_path):
         ([str(QUICKSTART), "--set", "training.minibatch_size=8000"], "must be <= `train_batch"),
     ],
 )
-def test_train_bad_input_exits_2_and_leaves_no_run_dir(tmp_path, args, message):
-    proc = expect(run_marl("train", *args, "--runs-dir", "runs", cwd=tmp_path), 2)
-    assert message in proc.stderr
+def test_train_bad_input_exits_2_and_leaves_no_run_dir(tmp_path, args, message, capsys):
+    runs = str(tmp_path / "runs")
+    assert message in marl_in_process(["train", *args, "--runs-dir", runs], capsys)
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
@@ -154,12 +153,23 @@ def test_train_resume_in_new_process_and_eval(tmp_path, monkeypatch, capsys):
     forged_checkpoint_runs_no_code(tmp_path, run_dir, checkpoint, monkeypatch, capsys)
 
 
-def refused_in_process(args: list[str], capsys) -> str:
+def marl_in_process(args: list[str], capsys, code: int = 2) -> str:
     """``marl ARGS`` through ``cli.main`` in this process (a refusal comes before Ray starts,
-    so no new interpreter is needed): asserts exit code 2 and returns the error output."""
+    so no new interpreter is needed; ``test_eval_rejects_non_checkpoint`` and
+    ``test_validate_every_committed_spec`` check the real process's exit codes): asserts the
+    exit code (argparse's usage errors included) and returns the error output."""
     capsys.readouterr()
-    assert cli.main(args) == 2
+    try:
+        returned = cli.main(args)
+    except SystemExit as exit_info:
+        returned = exit_info.code
+    assert returned == code, capsys.readouterr()
     return capsys.readouterr().err
+
+
+def refused_in_process(args: list[str], capsys) -> str:
+    """``marl ARGS`` in this process; asserts exit code 2 and returns the error output."""
+    return marl_in_process(args, capsys)
 
 
 def tampered_checkpoint_is_refused(tmp_path, run_dir, checkpoint, capsys):
@@ -226,16 +236,14 @@ def test_eval_rejects_non_checkpoint(tmp_path):
     assert "not a complete checkpoint" in proc.stderr
 
 
-def test_bench_envs_writes_table(tmp_path):
+def test_bench_envs_writes_table(tmp_path, capsys):
     args = ["bench", "envs", "--env", "linear_game", "--steps", "500", "--out", "out"]
     expect(run_marl(*args, cwd=tmp_path), 0)
     report = json.loads((tmp_path / "out" / "env_overhead.json").read_text())
     (row,) = report["results"]
     assert row["env"] == "linear_game" and row["raw_steps_per_s"] > 0
     assert "| linear_game |" in (tmp_path / "out" / "env_overhead.md").read_text()
-    assert (
-        "valid envs" in expect(run_marl("bench", "envs", "--env", "nope", cwd=tmp_path), 2).stderr
-    )
+    assert "valid envs" in marl_in_process(["bench", "envs", "--env", "nope"], capsys)
 
 
 TINY_BENCH = """
@@ -251,7 +259,7 @@ rl_module: {model_config: {fcnet_hiddens: [8]}}
 """
 
 
-def test_bench_suite_writes_results(tmp_path):
+def test_bench_suite_writes_results(tmp_path, capsys, monkeypatch):
     bench_dir = tmp_path / "experiments" / "benchmarks"
     bench_dir.mkdir(parents=True)
     (bench_dir / "tiny.yaml").write_text(TINY_BENCH)
@@ -272,20 +280,22 @@ def test_bench_suite_writes_results(tmp_path):
         again["seeds"][0]["run_dir"] == seed["run_dir"]
         and len(list((tmp_path / "runs").iterdir())) == 1
     )
-    wrong = expect(run_marl("bench", "run", "tiny", "--seeds", "9", cwd=tmp_path), 2)
-    assert "no seed(s) [9]; valid: [3]" in wrong.stderr
-    unknown = expect(run_marl("bench", "run", "nope", cwd=tmp_path), 2)
-    assert "unknown benchmark(s) ['nope']; valid: tiny" in unknown.stderr
+    monkeypatch.chdir(tmp_path)
+    wrong = marl_in_process(["bench", "run", "tiny", "--seeds", "9"], capsys)
+    assert "no seed(s) [9]; valid: [3]" in wrong
+    unknown = marl_in_process(["bench", "run", "nope"], capsys)
+    assert "unknown benchmark(s) ['nope']; valid: tiny" in unknown
 
 
-def test_bench_profile_refuses_bad_requests_before_running(tmp_path):
+def test_bench_profile_refuses_bad_requests_before_running(tmp_path, capsys, monkeypatch):
     (tmp_path / "experiments" / "benchmarks").mkdir(parents=True)
     (tmp_path / "experiments" / "benchmarks" / "tiny.yaml").write_text(TINY_BENCH)
-    unknown = expect(run_marl("bench", "profile", "nope", cwd=tmp_path), 2)
-    assert "unknown benchmark(s) ['nope']; valid: tiny" in unknown.stderr
-    nameless = expect(run_marl("bench", "profile", cwd=tmp_path), 2)
-    assert "usage: marl bench profile" in nameless.stderr
-    assert "the following arguments are required: NAME" in nameless.stderr
-    short = expect(run_marl("bench", "profile", "tiny", "--seconds", "4", cwd=tmp_path), 2)
-    assert "argument --seconds: must be at least 5 (got 4)" in short.stderr
+    monkeypatch.chdir(tmp_path)
+    unknown = marl_in_process(["bench", "profile", "nope"], capsys)
+    assert "unknown benchmark(s) ['nope']; valid: tiny" in unknown
+    nameless = marl_in_process(["bench", "profile"], capsys)
+    assert "usage: marl bench profile" in nameless
+    assert "the following arguments are required: NAME" in nameless
+    short = marl_in_process(["bench", "profile", "tiny", "--seconds", "4"], capsys)
+    assert "argument --seconds: must be at least 5 (got 4)" in short
     assert not (tmp_path / "benchmarks").exists()
