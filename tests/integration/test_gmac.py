@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from rl_apps import cli
 from rl_apps.build import build_algo_config
 from rl_apps.errors import SpecError
 from rl_apps.spec import validate_spec
@@ -74,7 +75,7 @@ def test_old_value_head_spelling_names_the_new_one(capsys):
     assert "mappo" not in build_algo_config(experiment).algo_class.__name__.lower()
 
 
-def test_inspect_value_dist_writes_png(tmp_path):
+def test_inspect_value_dist_writes_png(tmp_path, capsys):
     spec_file = tmp_path / "gmac.yaml"
     spec_file.write_text(
         "name: g\nalgo: gmac\nenv: {name: simple_spread}\nseed: 1\n"
@@ -85,8 +86,9 @@ def test_inspect_value_dist_writes_png(tmp_path):
     expect(run_marl("train", str(spec_file), "--runs-dir", str(tmp_path / "runs"), cwd=tmp_path), 0)
     checkpoint = next((tmp_path / "runs").glob("*/checkpoints/checkpoint_*"))
     png = tmp_path / "dist.png"
-    proc = expect(run_marl("inspect", "value-dist", str(checkpoint), str(png), cwd=tmp_path), 0)
-    report = json.loads(proc.stdout)
+    capsys.readouterr()
+    assert cli.main(["inspect", "value-dist", str(checkpoint), str(png)]) == 0  # in this process
+    report = json.loads(capsys.readouterr().out)
     assert png.stat().st_size > 1000
     states = report["states"]
     assert len({row["step"] for row in states}) == 4
