@@ -1,4 +1,5 @@
-"""Helpers for integration tests: run `marl` in a subprocess and show its output on failure."""
+"""Helpers for integration tests: run `marl` in a subprocess or through ``cli.main`` in this
+process, and show its output on failure."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+
+from rl_apps import cli
 
 from ..conftest import ROOT
 
@@ -42,6 +45,26 @@ def expect(proc: subprocess.CompletedProcess, code: int) -> subprocess.Completed
         f"--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr[-6000:]}"
     )
     return proc
+
+
+class Captured(NamedTuple):
+    """What a command printed: standard output and standard error."""
+
+    out: str
+    err: str
+
+
+def marl_in_process(args: list[str], capsys: Any, code: int = 0) -> Captured:
+    """``marl ARGS`` through ``cli.main`` in this process, without a new interpreter (the
+    console entry point's exit codes are checked in test_cli.py's subprocess tests): asserts
+    the exit code (argparse's usage errors included) and returns only this command's output."""
+    capsys.readouterr()
+    try:
+        returned = cli.main(args)
+    except SystemExit as exit_info:
+        returned = exit_info.code
+    assert returned == code, capsys.readouterr()
+    return Captured(*capsys.readouterr())
 
 
 #: Multiwalker with fallen walkers removed instead of ending the episode: agents leave mid-episode

@@ -13,7 +13,7 @@ from rl_apps import checkpoints as ckpt
 from rl_apps import cli
 
 from ..conftest import QUICKSTART, ROOT, TINY
-from .helpers import expect, run_marl
+from .helpers import expect, marl_in_process, run_marl
 
 SUBCOMMANDS = [
     "train",
@@ -48,8 +48,8 @@ def test_help(capsys, command):
 
 
 def test_envs_and_algos_tables(capsys):
-    assert cli.main(["envs"]) == 0 and "simple_spread" in capsys.readouterr().out
-    assert cli.main(["algos"]) == 0 and "ippo" in capsys.readouterr().out
+    assert "simple_spread" in marl_in_process(["envs"], capsys).out
+    assert "ippo" in marl_in_process(["algos"], capsys).out
 
 
 def test_validate_every_committed_spec():
@@ -62,10 +62,9 @@ def test_validate_every_committed_spec():
 def test_validate_reports_bad_spec_with_exit_2(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text(QUICKSTART.read_text().replace("lr:", "lrr:"))
-    assert cli.main(["validate", str(bad), str(QUICKSTART)]) == 2
-    out, err = capsys.readouterr()
+    out, err = marl_in_process(["validate", str(bad), str(QUICKSTART)], capsys, 2)
     assert "training.lrr: unknown key (did you mean 'lr'?)" in err and "ok " in out
-    stderr = marl_in_process(["validate", str(QUICKSTART), "--set", "env.N=-3"], capsys)
+    stderr = marl_in_process(["validate", str(QUICKSTART), "--set", "env.N=-3"], capsys, 2).err
     assert "env.N: must be an integer in [1, 100] (got -3)" in stderr
 
 
@@ -85,7 +84,7 @@ def test_validate_reports_bad_spec_with_exit_2(tmp_path, capsys):
 )
 def test_train_bad_input_exits_2_and_leaves_no_run_dir(tmp_path, args, message, capsys):
     runs = str(tmp_path / "runs")
-    assert message in marl_in_process(["train", *args, "--runs-dir", runs], capsys)
+    assert message in marl_in_process(["train", *args, "--runs-dir", runs], capsys, 2).err
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
@@ -153,25 +152,6 @@ def test_train_resume_in_new_process_and_eval(tmp_path, monkeypatch, capsys):
     forged_checkpoint_runs_no_code(tmp_path, run_dir, checkpoint, monkeypatch, capsys)
 
 
-def marl_in_process(args: list[str], capsys, code: int = 2) -> str:
-    """``marl ARGS`` through ``cli.main`` in this process (a refusal comes before Ray starts,
-    so no new interpreter is needed; ``test_eval_rejects_non_checkpoint`` and
-    ``test_validate_every_committed_spec`` check the real process's exit codes): asserts the
-    exit code (argparse's usage errors included) and returns the error output."""
-    capsys.readouterr()
-    try:
-        returned = cli.main(args)
-    except SystemExit as exit_info:
-        returned = exit_info.code
-    assert returned == code, capsys.readouterr()
-    return capsys.readouterr().err
-
-
-def refused_in_process(args: list[str], capsys) -> str:
-    """``marl ARGS`` in this process; asserts exit code 2 and returns the error output."""
-    return marl_in_process(args, capsys)
-
-
 def tampered_checkpoint_is_refused(tmp_path, run_dir, checkpoint, capsys):
     """A changed file: eval, export and resume refuse it (exit 2) unless trusted."""
     state = next(p for p in (tmp_path / checkpoint).rglob("*.pkl"))
@@ -182,12 +162,12 @@ def tampered_checkpoint_is_refused(tmp_path, run_dir, checkpoint, capsys):
         ["export", str(checkpoint), "--out", "exported"],
         ["train", "--resume", str(run_dir), "--set", "stop.training_iteration=4"],
     ):
-        stderr = refused_in_process(args, capsys)
+        stderr = marl_in_process(args, capsys, 2).err
         assert f"{name}: SHA-256 differs" in stderr and "--trust-checkpoint" in stderr
     assert not (tmp_path / "exported").exists()
     assert len(read_rows(run_dir)) == 3  # the refused resume did not touch the run
     trusted = ["eval", str(checkpoint), "--episodes", "1", "--no-baseline", "--trust-checkpoint"]
-    assert cli.main(trusted) == 0
+    marl_in_process(trusted, capsys)
 
 
 class Forged:
@@ -216,18 +196,18 @@ def forged_checkpoint_runs_no_code(tmp_path, run_dir, checkpoint, monkeypatch, c
     forge(tmp_path / checkpoint, marker)
     resume = ["train", "--resume", str(run_dir), "--set", "stop.training_iteration=5"]
     for args in (["eval", str(checkpoint), "--episodes", "1", "--no-baseline"], resume):
-        stderr = refused_in_process(args, capsys)  # signed by a key the forger lacks
+        stderr = marl_in_process(args, capsys, 2).err  # signed by a key the forger lacks
         assert "signature in manifest.sig does not match" in stderr
     monkeypatch.delenv("MARL_CHECKPOINT_KEY")  # unsigned: the manifest matches the files
-    assert cli.main(["eval", str(checkpoint), "--episodes", "1", "--no-baseline"]) == 0
-    assert cli.main(["export", str(checkpoint), "--out", "forged_export"]) == 0
+    marl_in_process(["eval", str(checkpoint), "--episodes", "1", "--no-baseline"], capsys)
+    marl_in_process(["export", str(checkpoint), "--out", "forged_export"], capsys)
     assert (tmp_path / "forged_export").is_dir()
     assert not marker.exists(), "eval or export unpickled the forged checkpoint"
     spec = tmp_path / checkpoint / ckpt.SPEC_COPY
     (tmp_path / "spec_copy.yaml").write_bytes(spec.read_bytes())
     spec.unlink()
     spec.symlink_to(tmp_path / "spec_copy.yaml")  # identical bytes, outside the checkpoint
-    stderr = refused_in_process(["eval", str(checkpoint), "--episodes", "1"], capsys)
+    stderr = marl_in_process(["eval", str(checkpoint), "--episodes", "1"], capsys, 2).err
     assert "spec.yaml is a symbolic link" in stderr
 
 
@@ -243,7 +223,7 @@ def test_bench_envs_writes_table(tmp_path, capsys):
     (row,) = report["results"]
     assert row["env"] == "linear_game" and row["raw_steps_per_s"] > 0
     assert "| linear_game |" in (tmp_path / "out" / "env_overhead.md").read_text()
-    assert "valid envs" in marl_in_process(["bench", "envs", "--env", "nope"], capsys)
+    assert "valid envs" in marl_in_process(["bench", "envs", "--env", "nope"], capsys, 2).err
 
 
 TINY_BENCH = """
@@ -281,9 +261,9 @@ def test_bench_suite_writes_results(tmp_path, capsys, monkeypatch):
         and len(list((tmp_path / "runs").iterdir())) == 1
     )
     monkeypatch.chdir(tmp_path)
-    wrong = marl_in_process(["bench", "run", "tiny", "--seeds", "9"], capsys)
+    wrong = marl_in_process(["bench", "run", "tiny", "--seeds", "9"], capsys, 2).err
     assert "no seed(s) [9]; valid: [3]" in wrong
-    unknown = marl_in_process(["bench", "run", "nope"], capsys)
+    unknown = marl_in_process(["bench", "run", "nope"], capsys, 2).err
     assert "unknown benchmark(s) ['nope']; valid: tiny" in unknown
 
 
@@ -291,11 +271,11 @@ def test_bench_profile_refuses_bad_requests_before_running(tmp_path, capsys, mon
     (tmp_path / "experiments" / "benchmarks").mkdir(parents=True)
     (tmp_path / "experiments" / "benchmarks" / "tiny.yaml").write_text(TINY_BENCH)
     monkeypatch.chdir(tmp_path)
-    unknown = marl_in_process(["bench", "profile", "nope"], capsys)
+    unknown = marl_in_process(["bench", "profile", "nope"], capsys, 2).err
     assert "unknown benchmark(s) ['nope']; valid: tiny" in unknown
-    nameless = marl_in_process(["bench", "profile"], capsys)
+    nameless = marl_in_process(["bench", "profile"], capsys, 2).err
     assert "usage: marl bench profile" in nameless
     assert "the following arguments are required: NAME" in nameless
-    short = marl_in_process(["bench", "profile", "tiny", "--seconds", "4"], capsys)
+    short = marl_in_process(["bench", "profile", "tiny", "--seconds", "4"], capsys, 2).err
     assert "argument --seconds: must be at least 5 (got 4)" in short
     assert not (tmp_path / "benchmarks").exists()

@@ -7,12 +7,11 @@ import math
 
 import pytest
 
-from rl_apps import cli
 from rl_apps.build import build_algo_config
 from rl_apps.errors import SpecError
 from rl_apps.spec import validate_spec
 
-from .helpers import expect, learner_modules, run_marl
+from .helpers import expect, learner_modules, marl_in_process, run_marl
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 
@@ -86,9 +85,8 @@ def test_inspect_value_dist_writes_png(tmp_path, capsys):
     expect(run_marl("train", str(spec_file), "--runs-dir", str(tmp_path / "runs"), cwd=tmp_path), 0)
     checkpoint = next((tmp_path / "runs").glob("*/checkpoints/checkpoint_*"))
     png = tmp_path / "dist.png"
-    capsys.readouterr()
-    assert cli.main(["inspect", "value-dist", str(checkpoint), str(png)]) == 0  # in this process
-    report = json.loads(capsys.readouterr().out)
+    inspected = marl_in_process(["inspect", "value-dist", str(checkpoint), str(png)], capsys)
+    report = json.loads(inspected.out)
     assert png.stat().st_size > 1000
     states = report["states"]
     assert len({row["step"] for row in states}) == 4

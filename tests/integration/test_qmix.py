@@ -16,7 +16,6 @@ from ray.rllib.core.columns import Columns
 
 from policies.qmix.q_table import joint_table
 from rl_apps import checkpoints as ckpt
-from rl_apps import cli
 from rl_apps.actor_weights import algorithm_writer
 from rl_apps.build import build_algo_config, plan
 from rl_apps.errors import SpecError
@@ -25,7 +24,7 @@ from rl_apps.progress import learner_summary
 from rl_apps.spec import validate_spec
 from rl_apps.train import RESUME_NOTES, restore_checkpoint
 
-from .helpers import expect, learner_modules, run_marl
+from .helpers import expect, learner_modules, marl_in_process, run_marl
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 
@@ -198,9 +197,7 @@ def test_inspect_q_table_on_a_matrix_game(tmp_path, capsys):
     )
     expect(run_marl("train", str(spec_file), "--runs-dir", "runs", cwd=tmp_path), 0)
     checkpoint = next((tmp_path / "runs").glob("*/checkpoints/checkpoint_*"))
-    capsys.readouterr()
-    assert cli.main(["inspect", "q-table", str(checkpoint)]) == 0  # in this process
-    out, err = capsys.readouterr()
+    out, err = marl_in_process(["inspect", "q-table", str(checkpoint)], capsys)
     report = json.loads(out)
     table = report["agent"]["first_state"]
     assert table["joint_actions"] == [[0, 0], [0, 1], [1, 0], [1, 1]]
@@ -209,11 +206,10 @@ def test_inspect_q_table_on_a_matrix_game(tmp_path, capsys):
     np.testing.assert_allclose(table["q_tot"], expected, rtol=1e-5, atol=1e-5)
     assert "Q_tot by joint action" in err
     # the old spelling, kept for one release; and an inspector vdn lacks (in this process)
-    assert cli.main(["eval", str(checkpoint), "--episodes", "1", "--q-table"]) == 0
-    old = capsys.readouterr()
+    old = marl_in_process(["eval", str(checkpoint), "--episodes", "1", "--q-table"], capsys)
     assert json.loads(old.out)["q_table"] == report and "marl inspect q-table" in old.err
-    assert cli.main(["inspect", "value-dist", str(checkpoint), str(tmp_path / "x.png")]) == 2
-    refused = capsys.readouterr().err
+    value_dist = ["inspect", "value-dist", str(checkpoint), str(tmp_path / "x.png")]
+    refused = marl_in_process(value_dist, capsys, 2).err
     assert "vdn has no inspector 'value-dist'; its inspectors: q-table" in refused
     exported_utilities_match(tmp_path, checkpoint, utilities, capsys)
 
@@ -225,8 +221,10 @@ def exported_utilities_match(tmp_path, checkpoint, utilities, capsys):
     from env_wrappers.keys import MASK_KEY, OBS_KEY
     from env_wrappers.make import make_team_env
 
-    assert cli.main(["export", str(checkpoint), "--out", str(tmp_path / "exported")]) == 0
-    assert "agent.pt" in capsys.readouterr().out
+    exported = marl_in_process(
+        ["export", str(checkpoint), "--out", str(tmp_path / "exported")], capsys
+    )
+    assert "agent.pt" in exported.out
     meta = json.loads((tmp_path / "exported" / "agent.json").read_text())
     assert meta["input"]["agent_id"]["order"] == meta["agents"] and len(meta["agents"]) == 2
     assert meta["input"]["obs_size"] == 1 and meta["input"]["size"] == 3  # the id counts

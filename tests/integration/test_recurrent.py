@@ -7,11 +7,10 @@ import math
 
 import pytest
 
-from rl_apps import cli
 from rl_apps.build import build_algo_config
 from rl_apps.spec import validate_spec
 
-from .helpers import expect, learner_modules, run_marl
+from .helpers import expect, learner_modules, marl_in_process, run_marl
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 
@@ -74,9 +73,7 @@ def test_recurrent_remote_runner_and_eval(tmp_path, capsys):
     )
     expect(run_marl("train", str(spec_file), "--runs-dir", "runs", cwd=tmp_path), 0)
     checkpoint = next((tmp_path / "runs").glob("*/checkpoints/checkpoint_*"))
-    capsys.readouterr()
-    assert cli.main(["eval", str(checkpoint), "--episodes", "2"]) == 0  # in this process
-    report = json.loads(capsys.readouterr().out)
+    report = json.loads(marl_in_process(["eval", str(checkpoint), "--episodes", "2"], capsys).out)
     assert report["episodes"] == 2 and math.isfinite(report["team_return"]["mean"])
-    assert cli.main(["export", str(checkpoint), "--out", str(tmp_path / "x")]) == 2
-    assert "recurrent actors cannot be exported yet" in capsys.readouterr().err
+    refused = marl_in_process(["export", str(checkpoint), "--out", str(tmp_path / "x")], capsys, 2)
+    assert "recurrent actors cannot be exported yet" in refused.err

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import yaml
 
-from rl_apps import cli
 from rl_apps.compare import load_curves
 
 from ..conftest import ROOT
-from .helpers import expect, run_marl
+from .helpers import expect, marl_in_process, run_marl
 
 SPEC = {
     "algo": "ippo",
@@ -52,9 +51,9 @@ def test_seeds_run_in_their_own_run_dirs_grouped_for_report(tmp_path, capsys):
     assert {c.group for c in curves} == {("seeded", "ippo", "linear_game")}
     assert sorted(c.seed for c in curves) == [0, 1]
     assert f"marl report {group}" in proc.stdout
-    capsys.readouterr()
-    assert cli.main(["report", str(group)]) == 0  # in this process
-    assert "| seeded | ippo | linear_game | 2 |" in capsys.readouterr().out
+    assert (
+        "| seeded | ippo | linear_game | 2 |" in marl_in_process(["report", str(group)], capsys).out
+    )
 
 
 def test_a_stop_signal_makes_every_running_seed_save(tmp_path):
