@@ -181,6 +181,14 @@ LEGACY_SPELLINGS: dict[tuple[str, str, str], tuple[str, dict[str, Any]]] = {
 }
 
 
+def inspector_names() -> list[str]:
+    """Every ``marl inspect`` view some registered algorithm offers.
+
+    Registry data only: the command line's help lists them without importing RLlib.
+    """
+    return sorted({name for entry in ALGORITHMS.values() for name in entry.inspectors})
+
+
 def apply_legacy_spellings(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Rewrites old spellings of a raw spec; returns (the spec, notes naming the new one)."""
     training = raw.get("training")

@@ -208,8 +208,7 @@ def _add_crossplay(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_inspect(sub: argparse._SubParsersAction) -> None:
-    from policies.registry import ALGORITHMS
-    from rl_apps.inspection import inspector_names
+    from policies.registry import ALGORITHMS, inspector_names
 
     names = inspector_names()
     offered = "; ".join(

@@ -12,15 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from policies.common.contract import InspectContext, UnsupportedError
-from policies.registry import ALGORITHMS
 from rl_apps import checkpoints as ckpt
 from rl_apps.build import Plan, plan
 from rl_apps.errors import SpecError
-
-
-def inspector_names() -> list[str]:
-    """Every inspector some registered algorithm offers (registry data, no imports)."""
-    return sorted({name for entry in ALGORITHMS.values() for name in entry.inspectors})
 
 
 def check_inspector(name: str, checkpoint: Path, planned: Plan) -> Any:
