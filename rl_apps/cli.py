@@ -204,6 +204,9 @@ def _add_crossplay(sub: argparse._SubParsersAction) -> None:
         mode.add_argument(flag, dest="actions", action="store_const", const=const)
     p.set_defaults(actions=None)
     p.add_argument("--out", type=Path, help="also write the JSON report to this file")
+    p.add_argument(
+        "--plot", type=Path, metavar="OUT.png", help="draw each side's return matrix (two sides)"
+    )
     _add_trust(p)
 
 
@@ -437,6 +440,8 @@ def cmd_crossplay(args: argparse.Namespace) -> int:
                 "--side", [("", f"expected PREFIX=CKPT[,CKPT...] once per side: {given!r}")]
             )
         sides[prefix] = [Path(p) for p in paths.split(",") if p]
+    if args.plot and len(sides) != 2:
+        raise SpecError("--plot", [("", f"draws a matrix of two sides; got {len(sides)}")])
     report = crossplay(
         CrossplayOptions(
             sides=sides,
@@ -447,6 +452,12 @@ def cmd_crossplay(args: argparse.Namespace) -> int:
         )
     )
     _show_report(format_report(report), args.out)
+    if args.plot:
+        from rl_apps.plots import plot_crossplay
+
+        title = f"cross-play on {report['env']}, {report['episodes']} episodes per matchup"
+        drawn = plot_crossplay(report["matrix"], report["sides"], args.plot, title)
+        print(f"wrote {drawn}", file=sys.stderr)
     return 0
 
 

@@ -5,7 +5,8 @@ named by any side raise an error). Each side gets one or more checkpoints; every
 (one checkpoint per side) plays ``--episodes`` episodes, and the report gives each side's
 return (the sum of its agents' returns, mean and std over episodes), the env's task metric
 (``env_wrappers.task_metrics``) and, with two sides, a matrix per side (rows: the first
-side's checkpoints, columns: the second's).
+side's checkpoints, columns: the second's, labelled by spec name and seed) and its means
+over the checkpoints of each pair of specs (``rl_apps.crossplay_summary``).
 
 The env is the first side's first checkpoint's (name and options). Every checkpoint acts in
 its own copy of that env as its algorithm sees it (the agents view, or the team view), all
@@ -30,6 +31,7 @@ from env_wrappers.keys import OBS_KEY
 from env_wrappers.task_metrics import TaskMeter, mean_task
 from rl_apps import checkpoints as ckpt
 from rl_apps.build import Plan, plan
+from rl_apps.crossplay_summary import blocks, checkpoint_label
 from rl_apps.errors import MarlError, SpecError
 from rl_apps.evaluate import check_checkpoint, load_actors
 
@@ -193,7 +195,14 @@ def crossplay(opts: CrossplayOptions) -> dict[str, Any]:
     report = {"env": first.planned.spec.env.name, "episodes": opts.episodes, "sides": names}
     report["matchups"] = matchups
     if len(names) == 2:
-        report["matrix"] = _matrix(names, opts.sides, matchups)
+        labels = {
+            p: checkpoint_label(c.planned.spec.name, c.planned.spec.seed) for p, c in cache.items()
+        }
+        matrix = _matrix(names, opts.sides, matchups)
+        matrix["row_labels"] = [labels[p] for p in opts.sides[names[0]]]
+        matrix["column_labels"] = [labels[p] for p in opts.sides[names[1]]]
+        report["matrix"] = matrix
+        report["by_spec"] = blocks(matrix, [*names, *matchups[0]["task"]])
     return report
 
 

@@ -96,3 +96,30 @@ def plot_seed_curves(
     fig.savefig(out)
     plt.close(fig)
     return out
+
+
+def plot_crossplay(matrix: dict, sides: list[str], out: Path, title: str) -> Path:
+    """One heatmap per side of a two-sided cross-play matrix, annotated.
+
+    Each shows that side's mean return in every matchup (rows: the first side's
+    checkpoints, columns: the second's).
+    """
+    rows, cols = matrix["row_labels"], matrix["column_labels"]
+    width = 1.2 + 0.9 * len(cols)
+    fig, axes = plt.subplots(1, len(sides), figsize=(width * len(sides), 1.8 + 0.55 * len(rows)))
+    for ax, side in zip(np.atleast_1d(axes), sides):
+        values = np.asarray(matrix[side], dtype=float)
+        image = ax.imshow(values, cmap="viridis", aspect="auto")
+        for (i, j), value in np.ndenumerate(values):
+            ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=7, color="white")
+        ax.set_xticks(range(len(cols)), cols, rotation=40, ha="right", fontsize=7)
+        ax.set_yticks(range(len(rows)), rows, fontsize=7)
+        ax.set_xlabel(f"{sides[1]} checkpoint", fontsize=8)
+        ax.set_ylabel(f"{sides[0]} checkpoint", fontsize=8)
+        ax.set_title(f"{side} return", fontsize=9)
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out

@@ -3,6 +3,7 @@ actors, discrete and continuous MPE, DDPG (``critic: local``), and its logged me
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -18,6 +19,8 @@ from policies.common.contract import env_facts
 from policies.common.episode_replay import ACTIONS, FILLED, MEMBER_REWARDS, TERMINATEDS
 from rl_apps.build import plan
 from rl_apps.spec import validate_spec
+
+from .helpers import marl_in_process
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 
@@ -274,7 +277,7 @@ def test_crossplay_of_two_checkpoints_on_simple_adversary(tmp_path, capsys):
         ("ddpg", {"critic": "local"}, {}),
         ("n3", {}, {"N": 3}),
     ):
-        raw = spec({**env, **env_extra}, **training)
+        raw = spec({**env, **env_extra}, **training).model_copy(update={"name": name})
         paths[name] = train_and_checkpoint(raw, tmp_path / name, iterations=1)[1]
     a, b = paths["maddpg"], paths["ddpg"]
     report = crossplay(CrossplayOptions({"adversary": [a, b], "agent": [a, b]}, episodes=2))
@@ -291,3 +294,10 @@ def test_crossplay_of_two_checkpoints_on_simple_adversary(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert "agent 'adversary_0': observation space" in err, err
+    png = tmp_path / "matrix.png"
+    sides = ["--side", f"adversary={a},{b}", "--side", f"agent={b}", "--episodes", "1"]
+    drawn = marl_in_process(["crossplay", *sides, "--plot", str(png)], capsys)
+    matrix = json.loads(drawn.out)["matrix"]
+    assert matrix["row_labels"] == ["maddpg seed 2", "ddpg seed 2"]
+    assert matrix["column_labels"] == ["ddpg seed 2"] and png.stat().st_size > 1000
+    assert [b["rows"] for b in json.loads(drawn.out)["by_spec"]] == ["maddpg", "ddpg"]
