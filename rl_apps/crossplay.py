@@ -195,14 +195,13 @@ def crossplay(opts: CrossplayOptions) -> dict[str, Any]:
     report = {"env": first.planned.spec.env.name, "episodes": opts.episodes, "sides": names}
     report["matchups"] = matchups
     if len(names) == 2:
-        labels = {
-            p: checkpoint_label(c.planned.spec.name, c.planned.spec.seed) for p, c in cache.items()
-        }
+        rows, cols = ([cache[p].planned.spec for p in opts.sides[s]] for s in names)
         matrix = _matrix(names, opts.sides, matchups)
-        matrix["row_labels"] = [labels[p] for p in opts.sides[names[0]]]
-        matrix["column_labels"] = [labels[p] for p in opts.sides[names[1]]]
+        matrix["row_labels"] = [checkpoint_label(s.name, s.seed) for s in rows]
+        matrix["column_labels"] = [checkpoint_label(s.name, s.seed) for s in cols]
+        values = [*names, *matchups[0]["task"]]
         report["matrix"] = matrix
-        report["by_spec"] = blocks(matrix, [*names, *matchups[0]["task"]])
+        report["by_spec"] = blocks(matrix, [s.name for s in rows], [s.name for s in cols], values)
     return report
 
 

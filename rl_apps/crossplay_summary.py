@@ -20,20 +20,16 @@ def checkpoint_label(spec_name: str, seed: int) -> str:
     return f"{spec_name} seed {seed}"
 
 
-def spec_of(label: str) -> str:
-    """The spec name of a ``checkpoint_label``."""
-    return label.rsplit(" seed ", 1)[0]
-
-
-def blocks(matrix: dict[str, Any], values: list[str]) -> list[dict[str, Any]]:
+def blocks(
+    matrix: dict[str, Any], rows: list[str], cols: list[str], values: list[str]
+) -> list[dict[str, Any]]:
     """Per (row spec, column spec): mean, std and cell count of each of ``values``.
 
-    ``matrix`` is a crossplay report's ``matrix`` with ``row_labels`` and ``column_labels``;
-    ``values`` names its per-cell tables (each side's return, the task metrics). Cells whose
-    value is None (a metric an env lacks) are left out of that value's mean.
+    ``matrix`` is a crossplay report's ``matrix``; ``rows`` and ``cols`` are the spec names
+    of its rows' and columns' checkpoints; ``values`` names its per-cell tables (each side's
+    return, the task metrics). Cells whose value is None (a metric an env lacks) are left
+    out of that value's mean.
     """
-    rows = [spec_of(label) for label in matrix["row_labels"]]
-    cols = [spec_of(label) for label in matrix["column_labels"]]
     out = []
     for row_spec in dict.fromkeys(rows):
         for col_spec in dict.fromkeys(cols):

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from rl_apps import cli
 
@@ -47,24 +47,18 @@ def expect(proc: subprocess.CompletedProcess, code: int) -> subprocess.Completed
     return proc
 
 
-class Captured(NamedTuple):
-    """What a command printed: standard output and standard error."""
-
-    out: str
-    err: str
-
-
-def marl_in_process(args: list[str], capsys: Any, code: int = 0) -> Captured:
+def marl_in_process(args: list[str], capsys: Any, code: int = 0) -> Any:
     """``marl ARGS`` through ``cli.main`` in this process, without a new interpreter (the
     console entry point's exit codes are checked in test_cli.py's subprocess tests): asserts
-    the exit code (argparse's usage errors included) and returns only this command's output."""
+    the exit code (argparse's usage errors included) and returns only this command's output
+    (pytest's ``CaptureResult``: ``.out``, ``.err``)."""
     capsys.readouterr()
     try:
         returned = cli.main(args)
     except SystemExit as exit_info:
         returned = exit_info.code
     assert returned == code, capsys.readouterr()
-    return Captured(*capsys.readouterr())
+    return capsys.readouterr()
 
 
 #: Multiwalker with fallen walkers removed instead of ending the episode: agents leave mid-episode

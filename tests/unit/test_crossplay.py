@@ -27,7 +27,7 @@ def test_mismatches_name_the_agent_and_the_space():
 
 
 def test_blocks_average_the_cells_of_each_pair_of_specs():
-    from rl_apps.crossplay_summary import blocks, checkpoint_label, spec_of
+    from rl_apps.crossplay_summary import blocks, checkpoint_label
 
     rows = [checkpoint_label("ens", 0), checkpoint_label("ens", 1), checkpoint_label("one", 0)]
     cols = [checkpoint_label("ens", 0), checkpoint_label("one", 3)]
@@ -37,10 +37,10 @@ def test_blocks_average_the_cells_of_each_pair_of_specs():
         "adversary": [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]],
         "metric": [[None, 1.0], [None, 3.0], [None, None]],
     }
-    found = {(b["rows"], b["columns"]): b for b in blocks(matrix, ["adversary", "metric"])}
+    specs = [label.split(" seed ")[0] for label in rows], ["ens", "one"]
+    found = {(b["rows"], b["columns"]): b for b in blocks(matrix, *specs, ["adversary", "metric"])}
     assert list(found) == [("ens", "ens"), ("ens", "one"), ("one", "ens"), ("one", "one")]
     assert found["ens", "ens"]["adversary"] == {"mean": 2.0, "std": 1.0}
     assert found["ens", "ens"]["cells"] == 2 and "metric" not in found["ens", "ens"]
     assert found["ens", "one"]["metric"] == {"mean": 2.0, "std": 1.0}
     assert found["one", "one"]["adversary"] == {"mean": 6.0, "std": 0.0}
-    assert spec_of("maddpg seed run seed 2") == "maddpg seed run"
