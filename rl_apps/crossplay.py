@@ -14,12 +14,15 @@ copies reset with the same seed and stepped with the same joint actions, so they
 same state (checked: every copy must give every agent the same reward). Modules are loaded
 as ``marl eval`` loads them (spec YAML and safetensors weights, verified; no pickle). A
 checkpoint whose agents' observation or action spaces in that env differ from those it was
-trained on is refused (exit 2), naming the agent and the mismatch.
+trained on is refused (exit 2), naming the agent and the mismatch. Each finished matchup
+prints one progress line on stderr (its number, checkpoints, each side's mean return, seconds).
 """
 
 from __future__ import annotations
 
 import itertools
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,7 +181,9 @@ def crossplay(opts: CrossplayOptions) -> dict[str, Any]:
     for path in {p for paths in opts.sides.values() for p in paths} - set(cache):
         cache[path] = _player(path, first.planned, opts)
     matchups, extra = [], []
-    for combo in itertools.product(*(opts.sides[s] for s in names)):
+    combos = list(itertools.product(*(opts.sides[s] for s in names)))
+    for number, combo in enumerate(combos, start=1):
+        started = time.monotonic()
         players: list[Player] = []
         for path in combo:  # the same checkpoint on two sides: a second copy of its env
             player = cache[path]
@@ -190,6 +195,7 @@ def crossplay(opts: CrossplayOptions) -> dict[str, Any]:
         torch.manual_seed(opts.seed)
         played = [play_episode(players, owner, opts.seed + i) for i in range(opts.episodes)]
         matchups.append(_matchup(names, combo, owner, played))
+        _report_progress(number, len(combos), matchups[-1], time.monotonic() - started)
     for player in [*cache.values(), *extra]:
         player.env.close()
     report = {"env": first.planned.spec.env.name, "episodes": opts.episodes, "sides": names}
@@ -203,6 +209,14 @@ def crossplay(opts: CrossplayOptions) -> dict[str, Any]:
         report["matrix"] = matrix
         report["by_spec"] = blocks(matrix, [s.name for s in rows], [s.name for s in cols], values)
     return report
+
+
+def _report_progress(number: int, total: int, matchup: dict[str, Any], seconds: float) -> None:
+    """One stderr line per finished matchup: its checkpoints and each side's mean return."""
+    sides = matchup["returns"]
+    returns = ", ".join(f"{side} {sides[side]['mean']:.2f}" for side in sides)
+    who = " vs ".join(f"{s}={p}" for s, p in matchup["checkpoints"].items())
+    print(f"[{number}/{total}] {who}: {returns} ({seconds:.1f} s)", file=sys.stderr, flush=True)
 
 
 def _matchup(names: list[str], combo: tuple, owner: dict, played: list) -> dict[str, Any]:

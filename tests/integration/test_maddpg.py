@@ -301,3 +301,6 @@ def test_crossplay_of_two_checkpoints_on_simple_adversary(tmp_path, capsys):
     assert matrix["row_labels"] == ["maddpg seed 2", "ddpg seed 2"]
     assert matrix["column_labels"] == ["ddpg seed 2"] and png.stat().st_size > 1000
     assert [b["rows"] for b in json.loads(drawn.out)["by_spec"]] == ["maddpg", "ddpg"]
+    progress = [line for line in drawn.err.splitlines() if line.startswith("[")]
+    assert [line.split("]")[0] for line in progress] == ["[1/2", "[2/2"], drawn.err
+    assert f"adversary={b} vs agent={b}: adversary " in progress[1]
