@@ -37,6 +37,7 @@ from rl_apps.build import Plan, plan
 from rl_apps.crossplay_summary import blocks, checkpoint_label
 from rl_apps.errors import MarlError, SpecError
 from rl_apps.evaluate import check_checkpoint, load_actors
+from rl_apps.rundir import git_commit
 
 
 @dataclass
@@ -199,6 +200,7 @@ def crossplay(opts: CrossplayOptions) -> dict[str, Any]:
     for player in [*cache.values(), *extra]:
         player.env.close()
     report = {"env": first.planned.spec.env.name, "episodes": opts.episodes, "sides": names}
+    report.update(git_commit())  # the code that played, as benchmark JSONs record it
     report["matchups"] = matchups
     if len(names) == 2:
         rows, cols = ([cache[p].planned.spec for p in opts.sides[s]] for s in names)

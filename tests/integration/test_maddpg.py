@@ -282,6 +282,7 @@ def test_crossplay_of_two_checkpoints_on_simple_adversary(tmp_path, capsys):
     a, b = paths["maddpg"], paths["ddpg"]
     report = crossplay(CrossplayOptions({"adversary": [a, b], "agent": [a, b]}, episodes=2))
     assert len(report["matchups"]) == 4
+    assert len(report["commit"]) == 40 and report["dirty"] in (True, False)  # what played
     matrix = report["matrix"]
     assert np.shape(matrix["adversary"]) == (2, 2) and np.shape(matrix["agent"]) == (2, 2)
     assert np.isfinite(matrix["adversary_goal_distance"]).all()
