@@ -66,6 +66,7 @@ def plot_seed_curves(
     title: str,
     target: float | None = None,
     random: float | None = None,
+    ylabel: str = "mean team return (training)",
 ) -> Path:
     """One thin line per seed, their mean on a shared step grid, and reference lines."""
     fig, ax = plt.subplots(figsize=(6.5, 3.8), dpi=100)
@@ -88,10 +89,10 @@ def plot_seed_curves(
             ax.axhline(value, ls=style, color="gray", lw=1)
             ax.annotate(name, (0, value), fontsize=7, color="gray", va="bottom")
     ax.set_xlabel("env steps")
-    ax.set_ylabel("mean team return (training)")
+    ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     fig.savefig(out)
     plt.close(fig)

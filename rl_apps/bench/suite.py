@@ -5,7 +5,9 @@ target, the random policy's return). For every seed the spec is trained like ``m
 (run directories under ``benchmarks/runs/``, not committed), its final checkpoint is
 evaluated, and ``benchmarks/results/<name>.json`` and ``<name>.png`` record per seed and
 across seeds: final training return, evaluation return, env steps, wall time, env steps/s of
-sampling and of whole iterations, and the commit that produced them.
+sampling and of whole iterations, and the commit that produced them. The metrics named by
+``benchmark.curves`` are recorded per seed (``metric_curves``) and drawn in
+``<name>.<metric>.png`` (``rl_apps.bench.metric_curves``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 
 from env_wrappers.task_metrics import mean_task
 from rl_apps import rundir
+from rl_apps.bench.metric_curves import curve_file_stem, metric_curve, read_results
 from rl_apps.errors import SpecError
 from rl_apps.evaluate import EvalOptions, evaluate
 from rl_apps.plots import plot_seed_curves
@@ -129,7 +132,17 @@ def seed_result(
             for r in rows
             if r["team_return_mean"]
         ],
+        "metric_curves": _metric_curves(spec, run_dir),
     }
+
+
+def _metric_curves(spec: ExperimentSpec, run_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    """The curves of the spec's ``benchmark.curves`` metrics from the run's result.jsonl."""
+    keys = spec.benchmark.curves if spec.benchmark else []
+    if not keys:
+        return {}
+    results = read_results(run_dir / rundir.RESULT_JSONL)
+    return {key: metric_curve(results, key) for key in keys}
 
 
 def _run_commit(run_dir: Path) -> str | None:
@@ -256,4 +269,11 @@ def bench_spec(
         target=bench.target_team_return if bench else None,
         random=bench.random_team_return if bench else None,
     )
+    for key in bench.curves if bench else []:
+        curves = {r["seed"]: r["metric_curves"].get(key, []) for r in results}
+        if not any(curves.values()):
+            echo(f"{spec.name}: benchmark.curves: no iteration logged {key!r}; not drawn")
+            continue
+        out = out_dir / f"{curve_file_stem(spec.name, key)}.png"
+        plot_seed_curves(curves, out, spec.name, ylabel=key)
     return report

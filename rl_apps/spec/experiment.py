@@ -90,6 +90,8 @@ class BenchmarkSpec(BaseModel):
     eval_episodes: Annotated[int, Field(gt=0)] = 100
     #: How the final checkpoint is evaluated (None: the algorithm's default).
     eval_actions: Literal["greedy", "stochastic"] | None = None
+    #: Logged metrics (``result.jsonl`` keys) whose curves are recorded and drawn per seed.
+    curves: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list)
     source: str = ""
 
 

@@ -130,11 +130,20 @@ LIST_BOUNDS: dict[str, int] = {
     "rl_module.model_config.*_hiddens": 64,
     "wandb.tags": 64,
     "benchmark.seeds": 1_000,
+    "benchmark.curves": 16,
     "tune.search_space.*.grid": 1_000,
     "tune.search_space.*.choice": 1_000,
 }
 #: Subtrees whose strings stay strings (free text): not read as numbers.
-TEXT_PATHS = ("name", "algo", "wandb.*", "benchmark.source", "tune.metric", "env.name")
+TEXT_PATHS = (
+    "name",
+    "algo",
+    "wandb.*",
+    "benchmark.source",
+    "benchmark.curves",
+    "tune.metric",
+    "env.name",
+)
 _NUMERIC = re.compile(
     r"\s*[-+]?(\d[\d_]*\.?\d*|\.\d+)([eE][-+]?\d+)?\s*|\s*[-+]?\.?(inf|infinity|nan)\s*",
     re.IGNORECASE,

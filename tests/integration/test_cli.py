@@ -232,7 +232,8 @@ algo: mappo
 env: {name: simple_spread, max_cycles: 10}
 stop: {training_iteration: 2}
 checkpoint: {frequency: 0, keep: 1}
-benchmark: {seeds: [3], target_team_return: -1000.0, random_team_return: -30.0, eval_episodes: 2}
+benchmark: {seeds: [3], target_team_return: -1000.0, random_team_return: -30.0, eval_episodes: 2,
+  curves: [learners/__all_modules__/num_env_steps_trained_lifetime, learners/all/not_logged]}
 env_runners: {num_env_runners: 0, num_envs_per_env_runner: 1}
 training: {train_batch_size_per_learner: 200, minibatch_size: 200, num_epochs: 1}
 rl_module: {model_config: {fcnet_hiddens: [8]}}
@@ -252,6 +253,12 @@ def test_bench_suite_writes_results(tmp_path, capsys, monkeypatch):
     assert seed["sampling_env_steps_per_s"] > 0 and seed["iteration_env_steps_per_s"] > 0
     assert report["summary"]["target_met"] is True and report["commit"]
     assert (tmp_path / "out" / "tiny.png").stat().st_size > 1000
+    trained = seed["metric_curves"]["learners/__all_modules__/num_env_steps_trained_lifetime"]
+    assert [steps for steps, _ in trained] == [200, 400] and trained[1][1] > trained[0][1]
+    assert seed["metric_curves"]["learners/all/not_logged"] == []
+    drawn = tmp_path / "out" / "tiny.learners___all_modules___num_env_steps_trained_lifetime.png"
+    assert drawn.stat().st_size > 1000 and len(list((tmp_path / "out").glob("*.png"))) == 2
+    assert "no iteration logged 'learners/all/not_logged'; not drawn" in proc.stdout
     args = ["bench", "run", "tiny", "--reuse", "--out", "again", "--runs-dir", "runs"]
     reused = expect(run_marl(*args, cwd=tmp_path), 0)  # evaluates the finished run, no training
     assert "[seed 3] reusing the finished run" in reused.stdout and "iter " not in reused.stdout
