@@ -83,7 +83,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--reuse",
         action="store_true",
         help="evaluate a seed's finished run in --runs-dir (same spec, stop criterion "
-        "reached) instead of training it again",
+        "reached) instead of training it again, or else take its record in OUT/seeds "
+        "(same spec)",
     )
     p.set_defaults(bench=cmd_run)
 

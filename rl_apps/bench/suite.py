@@ -7,7 +7,10 @@ evaluated, and ``benchmarks/results/<name>.json`` and ``<name>.png`` record per 
 across seeds: final training return, evaluation return, env steps, wall time, env steps/s of
 sampling and of whole iterations, and the commit that produced them. The metrics named by
 ``benchmark.curves`` are recorded per seed (``metric_curves``) and drawn in
-``<name>.<metric>.png`` (``rl_apps.bench.metric_curves``).
+``<name>.<metric>.png`` (``rl_apps.bench.metric_curves``). Each finished seed is also
+recorded on its own (``<out>/seeds/<name>.seed<k>.json``, with the exact spec it ran), so
+``--reuse`` collects seeds finished in earlier sessions or on other machines after their run
+directories are gone.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ from rl_apps.evaluate import EvalOptions, evaluate
 from rl_apps.plots import plot_seed_curves
 from rl_apps.spec import ExperimentSpec, load_spec
 from rl_apps.train import TrainOptions, train
+
+#: Per-seed records under the results directory: a seed finished in one session or on one
+#: machine is collected by ``--reuse`` in another, after its run directory is gone.
+SEEDS_DIR = "seeds"
 
 BENCH_DIR = Path("experiments/benchmarks")
 #: Iterations averaged for the "final" training return (RLlib's mean is already per batch).
@@ -173,6 +180,54 @@ def finished_run(
     return None
 
 
+def _reused(
+    spec_path: Path,
+    spec: ExperimentSpec,
+    seed: int,
+    runs_dir: Path,
+    out_dir: Path,
+    echo: Callable[[str], None],
+) -> dict[str, Any] | None:
+    """A seed's result from its finished run in ``runs_dir``, else from its record, or None."""
+    found = finished_run(spec_path, spec, seed, runs_dir)
+    if found is not None:
+        echo(f"[seed {seed}] reusing the finished run {found[0]}")
+        return seed_result(spec, seed, *found)
+    recorded = recorded_seed(out_dir, spec_path, seed)
+    if recorded is not None:
+        record = seed_record_path(out_dir, spec.name, seed)
+        echo(f"[seed {seed}] reusing the recorded result {record}")
+    return recorded
+
+
+def seed_record_path(out_dir: Path, name: str, seed: int) -> Path:
+    """Where one seed's result is recorded: ``<out>/seeds/<name>.seed<k>.json``."""
+    return out_dir / SEEDS_DIR / f"{name}.seed{seed}.json"
+
+
+def write_seed_record(out_dir: Path, spec_path: Path, seed: int, result: dict[str, Any]) -> None:
+    """Records one finished seed with the exact spec it ran (written whole, then renamed)."""
+    spec = load_spec(spec_path, [f"seed={seed}"])
+    path = seed_record_path(out_dir, spec.name, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".json.partial")
+    partial.write_text(json.dumps({"spec": spec.to_dict(), "result": result}, indent=1))
+    partial.replace(path)
+
+
+def recorded_seed(out_dir: Path, spec_path: Path, seed: int) -> dict[str, Any] | None:
+    """A seed's recorded result, if its record ran exactly this spec (with this seed)."""
+    wanted = load_spec(spec_path, [f"seed={seed}"])
+    try:
+        record = json.loads(seed_record_path(out_dir, wanted.name, seed).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("spec") != wanted.to_dict():
+        return None
+    result = record.get("result")
+    return result if isinstance(result, dict) and result.get("seed") == seed else None
+
+
 def _relative(path: Path) -> str:
     """``path`` relative to the working directory when it lies below it, else its name.
 
@@ -236,18 +291,19 @@ def bench_spec(
         )
     results, missing = [], []
     for seed in all_seeds:
-        found = finished_run(spec_path, spec, seed, runs_dir) if reuse else None
-        if found is not None:
-            echo(f"[seed {seed}] reusing the finished run {found[0]}")
-            results.append(seed_result(spec, seed, *found))
-        elif seeds is None or seed in seeds:
-            results.append(run_seed(spec_path, spec, seed, runs_dir, echo))
-        else:
+        result = _reused(spec_path, spec, seed, runs_dir, out_dir, echo) if reuse else None
+        if result is None and (seeds is None or seed in seeds):
+            result = run_seed(spec_path, spec, seed, runs_dir, echo)
+        if result is None:
             missing.append(seed)
+            continue
+        results.append(result)
+        write_seed_record(out_dir, spec_path, seed, result)
     if missing:
         echo(
-            f"{spec.name}: seed(s) {missing} not run yet; nothing written (train them with "
-            f"--seeds, then collect every seed with --reuse)"
+            f"{spec.name}: seed(s) {missing} not run yet; only the finished seeds' records "
+            f"are written, under {out_dir / SEEDS_DIR} (train the others with --seeds, then "
+            f"collect every seed with --reuse)"
         )
         return None
     report = {

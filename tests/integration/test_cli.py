@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import pickle
+import shutil
 
 import pytest
 
@@ -267,11 +268,36 @@ def test_bench_suite_writes_results(tmp_path, capsys, monkeypatch):
         again["seeds"][0]["run_dir"] == seed["run_dir"]
         and len(list((tmp_path / "runs").iterdir())) == 1
     )
+    record = json.loads((tmp_path / "out" / "seeds" / "tiny.seed3.json").read_text())
+    assert record["result"] == seed and record["spec"]["seed"] == 3
+    shutil.rmtree(tmp_path / "runs")  # another machine: only the committed records are left
+    args = ["bench", "run", "tiny", "--reuse", "--out", "out", "--runs-dir", "runs"]
+    recorded = expect(run_marl(*args, cwd=tmp_path), 0)
+    assert "[seed 3] reusing the recorded result" in recorded.stdout, recorded.stdout
+    assert "iter " not in recorded.stdout and not (tmp_path / "runs").exists()
+    assert json.loads((tmp_path / "out" / "tiny.json").read_text())["seeds"] == [seed]
     monkeypatch.chdir(tmp_path)
     wrong = marl_in_process(["bench", "run", "tiny", "--seeds", "9"], capsys, 2).err
     assert "no seed(s) [9]; valid: [3]" in wrong
     unknown = marl_in_process(["bench", "run", "nope"], capsys, 2).err
     assert "unknown benchmark(s) ['nope']; valid: tiny" in unknown
+
+
+def test_a_seed_record_is_reused_only_for_the_spec_it_ran(tmp_path):
+    from rl_apps.bench.suite import recorded_seed, seed_record_path, write_seed_record
+
+    spec_path = tmp_path / "tiny.yaml"
+    spec_path.write_text(TINY_BENCH)
+    result = {"seed": 3, "eval_return": {"mean": -20.0, "std": 1.0}}
+    write_seed_record(tmp_path, spec_path, 3, result)
+    assert recorded_seed(tmp_path, spec_path, 3) == result
+    assert recorded_seed(tmp_path, spec_path, 4) is None  # no record of that seed
+    spec_path.write_text(TINY_BENCH.replace("eval_episodes: 2", "eval_episodes: 3"))
+    assert recorded_seed(tmp_path, spec_path, 3) is None  # the spec changed since
+    spec_path.write_text(TINY_BENCH)
+    seed_record_path(tmp_path, "tiny", 3).write_text('{"spec": ')  # torn by hand
+    assert recorded_seed(tmp_path, spec_path, 3) is None
+    assert list((tmp_path / "seeds").iterdir()) == [seed_record_path(tmp_path, "tiny", 3)]
 
 
 def test_bench_profile_refuses_bad_requests_before_running(tmp_path, capsys, monkeypatch):
