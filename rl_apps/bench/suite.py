@@ -326,7 +326,7 @@ def bench_spec(
         random=bench.random_team_return if bench else None,
     )
     for key in bench.curves if bench else []:
-        curves = {r["seed"]: r["metric_curves"].get(key, []) for r in results}
+        curves = {r["seed"]: r.get("metric_curves", {}).get(key, []) for r in results}
         if not any(curves.values()):
             echo(f"{spec.name}: benchmark.curves: no iteration logged {key!r}; not drawn")
             continue
