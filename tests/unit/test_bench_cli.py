@@ -199,7 +199,7 @@ def test_throughput_ratios_and_table():
     assert line == expected
 
 
-def test_bench_run_writes_nothing_until_every_seed_has_a_result(monkeypatch, tmp_path):
+def test_bench_run_writes_the_summary_only_once_every_seed_has_a_result(monkeypatch, tmp_path):
     from rl_apps.bench import suite
 
     spec_path = tmp_path / "two.yaml"
@@ -223,11 +223,15 @@ def test_bench_run_writes_nothing_until_every_seed_has_a_result(monkeypatch, tmp
     lines = []
     out = tmp_path / "out"
     assert suite.bench_spec(spec_path, out, tmp_path, lines.append, seeds=[0]) is None
-    assert trained == [0] and reused == [] and not out.exists()
-    assert "seed(s) [1] not run yet; nothing written" in lines[-1]
+    assert trained == [0] and reused == []
+    assert not (out / "two.json").exists() and not (out / "two.png").exists()
+    assert (out / "seeds" / "two.seed0.json").is_file()
+    assert not (out / "seeds" / "two.seed1.json").exists()
+    assert "seed(s) [1] not run yet; only the finished seeds' records" in lines[-1]
     monkeypatch.setattr(suite, "_aggregate", lambda s, r: {})
     monkeypatch.setattr(suite, "plot_seed_curves", lambda *a, **k: None)
     trained.clear()
     assert suite.bench_spec(spec_path, out, tmp_path, lines.append, reuse=True) is not None
-    assert trained == [0] and reused == [1]  # seed 1 reused, seed 0 trained
+    # seed 0 comes from its record of the first call, seed 1 from its finished run
+    assert trained == [] and reused == [1]
     assert (out / "two.json").is_file()
