@@ -237,21 +237,26 @@ def test_policy_inference_trains_logs_and_round_trips(env, gap, tmp_path):
     assert all("approx" not in p.with_suffix(".json").read_text() for p in written)
 
 
-def test_an_ensemble_trains_replays_its_draws_exports_and_evaluates_each(tmp_path):
+@pytest.mark.parametrize("continuous", [False, True], ids=["discrete", "continuous"])
+def test_an_ensemble_trains_replays_its_draws_exports_and_evaluates_each(continuous, tmp_path):
     from env_wrappers.keys import SUB_POLICY_KEY
     from rl_apps.evaluate import EvalOptions, evaluate
     from rl_apps.export import export_checkpoint
 
     k = 2
-    raw_spec = spec({"name": "simple_adversary", "max_cycles": 10}, ensemble_size=k)
+    env = {"name": "simple_adversary", "max_cycles": 10, "continuous_actions": continuous}
+    raw_spec = spec(env, ensemble_size=k)
     batches = []
-    result, path, _ = train_and_checkpoint(
+    result, path, saved = train_and_checkpoint(
         raw_spec, tmp_path / "run", probe=lambda a: batches.append(a.episode_trainer.train_batch())
     )
     assert math.isfinite(result["learners"]["all"]["actor_loss"])
     picks = batches[0]["all"]["obs"][SUB_POLICY_KEY]  # [B, T + 1, n]: a step and the next one
     assert np.array_equal(picks[:, 0], picks[:, 1])
     assert set(np.unique(picks).tolist()) == set(range(k))
+    restored = restored_weights(raw_spec, path)  # every sub-policy's weights come back
+    for key, value in saved["all"].items():
+        np.testing.assert_array_equal(value, restored["all"][key], err_msg=key)
     written = export_checkpoint(path, tmp_path / "export")
     names = sorted(p.name for p in written)
     agents = ["adversary_0", "agent_0", "agent_1"]
