@@ -14,6 +14,10 @@ class MarlError(Exception):
 class SpecError(MarlError):
     """An invalid experiment spec (or input file): exit code 2, nothing has started.
 
+    Every part of the message is masked where it looks like a credential (a key of a spec
+    named like a token, a value quoted back): an error never echoes one, whichever check
+    found the problem (``rl_apps.spec.secrets.redact``).
+
     Args:
         source: The file (or ``<--set>``) the problem comes from.
         problems: ``(dotted_path, message)`` pairs; an empty path means the whole file.
@@ -23,10 +27,13 @@ class SpecError(MarlError):
     exit_code = 2
 
     def __init__(self, source: str, problems: Iterable[tuple[str, str]]) -> None:
-        self.source = source
-        self.problems = list(problems)
+        from rl_apps.spec.secrets import redact, secret_env_values
+
+        known = secret_env_values()
+        self.source = redact(source, known)
+        self.problems = [(redact(path, known), redact(msg, known)) for path, msg in problems]
         lines = [
-            f"{source}: {path}: {msg}" if path else f"{source}: {msg}"
+            f"{self.source}: {path}: {msg}" if path else f"{self.source}: {msg}"
             for path, msg in self.problems
         ]
         super().__init__("\n".join(lines))

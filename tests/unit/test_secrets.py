@@ -72,7 +72,18 @@ def test_secret_environment_values(monkeypatch, env_secret):
 
 
 @pytest.mark.parametrize(
-    "where", ["file", "set", "set-invalid-yaml", "set-no-equals", "key", "yaml-tag"]
+    "where",
+    [
+        "file",
+        "set",
+        "set-invalid-yaml",
+        "set-no-equals",
+        "key",
+        "yaml-tag",
+        "duplicate-key",
+        "deep-below-key",
+        "set-key",
+    ],
 )
 def test_validate_refuses_and_never_echoes(capsys, tmp_path, env_secret, where):
     for secret in _all_sentinels(env_secret):
@@ -88,6 +99,13 @@ def test_validate_refuses_and_never_echoes(capsys, tmp_path, env_secret, where):
             code, text = _validate(capsys, tmp_path, BASE + f"x: !{secret} 1\n")
         elif where == "set-invalid-yaml":
             code, text = _validate(capsys, tmp_path, BASE, f"wandb.notes=[{secret}, ")
+        elif where == "duplicate-key":  # the YAML reader's own check names the key's path
+            code, text = _validate(capsys, tmp_path, BASE + f"'{secret}': 1\n'{secret}': 2\n")
+        elif where == "deep-below-key":  # so does its depth bound, before any secret check
+            deep = "[" * 40 + "1" + "]" * 40
+            code, text = _validate(capsys, tmp_path, BASE + f"'{secret}': {deep}\n")
+        elif where == "set-key":
+            code, text = _validate(capsys, tmp_path, BASE, f"training.{secret}=1")
         else:
             code, text = _validate(capsys, tmp_path, BASE, secret)
         assert code == 2, text
