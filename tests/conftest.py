@@ -14,6 +14,18 @@ ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "rl_apps" / "specs" / "quickstart.yaml"
 
 #: Overrides that shrink the quickstart to a few seconds per iteration.
+#: One value of each credential format marl detects, built at run time (no credential-looking
+#: literal in the repository): the secrets tests put them in specs, command lines and the
+#: environment and check that no error message and no file of a run directory holds one.
+SECRET_SENTINELS = {
+    "wandb-hex-in-text": "0123456789abcdef" * 2 + "fedcba98",
+    "aws-access-key-id": "AKIA" + "Q7X2" * 4,
+    "aws-secret-key": "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY",
+    "github-classic": "ghp_" + "a1B2" * 9,
+    "github-fine-grained": "github_pat_" + "11ABCDEFG0" * 2 + "xy_" + "Zz9" * 20,
+}
+ENV_SENTINEL = "Sentinel-Env-Value-42"
+
 TINY = [
     "env_runners.num_env_runners=1",
     "env_runners.num_envs_per_env_runner=2",

@@ -10,7 +10,7 @@ import json
 import struct
 from pathlib import Path
 
-from ..conftest import QUICKSTART, TINY
+from ..conftest import ENV_SENTINEL, QUICKSTART, SECRET_SENTINELS, TINY
 from .helpers import expect, run_marl
 
 FAKE_KEY = "89abcdef0123456789abcdef0123456789abcdef"  # the shape of a wandb API key
@@ -89,11 +89,24 @@ def test_online_without_key_logs_offline_into_the_run_dir(tmp_path, monkeypatch)
     assert list(offline.glob("files/media/images/learning_curve_*.png"))
 
 
-def test_api_key_in_the_environment_reaches_no_file(tmp_path, monkeypatch):
-    monkeypatch.setenv("WANDB_API_KEY", FAKE_KEY)
+#: Secret-named environment variables holding one sentinel of every detected format.
+SECRET_ENVIRONMENT = {
+    "WANDB_API_KEY": FAKE_KEY,
+    "AWS_ACCESS_KEY_ID": SECRET_SENTINELS["aws-access-key-id"],
+    "AWS_SECRET_ACCESS_KEY": SECRET_SENTINELS["aws-secret-key"],
+    "GITHUB_TOKEN": SECRET_SENTINELS["github-classic"],
+    "GH_FINE_GRAINED_TOKEN": SECRET_SENTINELS["github-fine-grained"],
+    "OTHER_SERVICE_KEY": SECRET_SENTINELS["wandb-hex-in-text"],
+    "MY_SERVICE_PASSWORD": ENV_SENTINEL,
+}
+
+
+def test_credentials_in_the_environment_reach_no_file(tmp_path, monkeypatch):
+    for name, value in SECRET_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
     proc, run_dir, _ = train(tmp_path, "wandb.mode=offline", "stop.training_iteration=1")
-    assert FAKE_KEY not in proc.stdout + proc.stderr
     files = [p for p in run_dir.rglob("*") if p.is_file()]
     assert len(files) > 10
-    leaks = [p for p in files if FAKE_KEY.encode() in p.read_bytes()]
-    assert leaks == []
+    for name, value in SECRET_ENVIRONMENT.items():
+        assert value not in proc.stdout + proc.stderr, name
+        assert [p for p in files if value.encode() in p.read_bytes()] == [], name

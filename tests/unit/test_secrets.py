@@ -13,15 +13,10 @@ import pytest
 from rl_apps import cli, rundir
 from rl_apps.spec.secrets import find_secrets, redact, secret_env_values, value_kind
 
+from ..conftest import ENV_SENTINEL, SECRET_SENTINELS
+
 BASE = "name: t\nalgo: ippo\nenv: {name: simple_spread}\nstop: {training_iteration: 1}\n"
-SENTINELS = {
-    "wandb-hex-in-text": "0123456789abcdef" * 2 + "fedcba98",
-    "aws-access-key-id": "AKIA" + "Q7X2" * 4,
-    "aws-secret-key": "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY",
-    "github-classic": "ghp_" + "a1B2" * 9,
-    "github-fine-grained": "github_pat_" + "11ABCDEFG0" * 2 + "xy_" + "Zz9" * 20,
-}
-ENV_SENTINEL = "Sentinel-Env-Value-42"
+SENTINELS = SECRET_SENTINELS
 
 
 @pytest.fixture
