@@ -13,7 +13,6 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "rl_apps" / "specs" / "quickstart.yaml"
 
-#: Overrides that shrink the quickstart to a few seconds per iteration.
 #: One value of each credential format marl detects, built at run time (no credential-looking
 #: literal in the repository): the secrets tests put them in specs, command lines and the
 #: environment and check that no error message and no file of a run directory holds one.
@@ -26,6 +25,7 @@ SECRET_SENTINELS = {
 }
 ENV_SENTINEL = "Sentinel-Env-Value-42"
 
+#: Overrides that shrink the quickstart to a few seconds per iteration.
 TINY = [
     "env_runners.num_env_runners=1",
     "env_runners.num_envs_per_env_runner=2",
