@@ -1,23 +1,26 @@
-"""Run in a fresh interpreter: start Ray as `marl train` does, list what listens, print JSON.
+"""Run in a fresh interpreter: a local `marl train`; what listens during it, printed as JSON.
 
-Starts the local runtime through ``rl_apps.runtime.ray_runtime`` (no address), runs a task
-and an actor so that worker processes exist too, then lists every listening TCP socket and
-every bound UDP socket of this process and of every process it started (GCS, raylet, agents,
-workers), the modes of Ray's token file and its directory, and where the session directory
-(logs, the raylet's and object store's sockets) is and who may enter its parent.
+Usage: ``python ray_listeners.py SPEC RUNS_DIR OVERRIDE...``. Trains SPEC as `marl train`
+does (``rl_apps.train.train``, no address: the local runtime of ``rl_apps.runtime``, with its
+env runner actors and learner), and at its first iteration line lists every listening TCP
+socket and every bound UDP socket of this process and of every process it started (GCS,
+raylet, agents, workers, env runners), the modes of Ray's token file and its directory, and
+where the session directory (logs, the raylet's and object store's sockets) is and who may
+enter its parent.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
 import psutil
 
 from rl_apps.local_ray import token_path
-from rl_apps.runtime import ray_runtime
+from rl_apps.train import TrainOptions, train
 
 
 def listeners(root: psutil.Process) -> list[dict]:
@@ -44,36 +47,34 @@ def listeners(root: psutil.Process) -> list[dict]:
     return found
 
 
-def main() -> None:
-    with ray_runtime(None):
-        import ray
+def snapshot() -> dict:
+    """What listens now, and the modes of the token and the session directories."""
+    import ray
 
-        @ray.remote
-        def ping() -> int:
-            return 1
+    time.sleep(2)  # agents started in the background bind their ports
+    token = token_path()
+    session = Path(ray._private.worker._global_node.get_session_dir_path())
+    private = session.parent.parent  # <private>/ray/session_*
+    return {
+        "listeners": listeners(psutil.Process()),
+        "token": oct(token.stat().st_mode & 0o777) if token.exists() else None,
+        "token_dir": oct(token.parent.stat().st_mode & 0o777),
+        "session_dir": str(session),
+        "temp_dir_mode": oct(private.lstat().st_mode & 0o777),
+        "temp_dir_owner_is_us": private.lstat().st_uid == os.getuid(),
+    }
 
-        @ray.remote
-        class Echo:
-            def echo(self, value: int) -> int:
-                return value
 
-        assert ray.get(ping.remote()) == 1
-        actor = Echo.remote()
-        assert ray.get(actor.echo.remote(2)) == 2
-        time.sleep(2)  # agents started in the background bind their ports
-        found = listeners(psutil.Process())
-        token = token_path()
-        session = Path(ray._private.worker._global_node.get_session_dir_path())
-        private = session.parent.parent  # <private>/ray/session_*
-        modes = {
-            "token": oct(token.stat().st_mode & 0o777) if token.exists() else None,
-            "token_dir": oct(token.parent.stat().st_mode & 0o777),
-            "session_dir": str(session),
-            "temp_dir_mode": oct(private.lstat().st_mode & 0o777),
-            "temp_dir_owner_is_us": private.lstat().st_uid == os.getuid(),
-        }
-    print(json.dumps({"listeners": found, **modes}))
+def main(spec: str, runs_dir: str, overrides: list[str]) -> None:
+    found: dict = {}
+
+    def probe(line: str) -> None:
+        if not found and line.startswith("iter "):  # Ray, env runners and learner are up
+            found.update(snapshot())
+
+    summary = train(TrainOptions(Path(spec), overrides, runs_dir=Path(runs_dir), echo=probe))
+    print(json.dumps({**found, "stopped_because": summary["stopped_because"]}))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1], sys.argv[2], sys.argv[3:])

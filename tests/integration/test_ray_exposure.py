@@ -1,8 +1,8 @@
 """A local run's Ray listens on loopback only; its auth token and session files are private.
 
-The runtime is started in a fresh interpreter exactly as `marl train` starts it (no
-``--address``), with ``HOME`` pointing at a temporary directory so the token written there is
-this test's own.
+A local `marl train` (no ``--address``; one env runner actor) runs in a fresh interpreter,
+with ``HOME`` pointing at a temporary directory so the token written there is this test's own;
+its sockets are listed while it trains.
 """
 
 from __future__ import annotations
@@ -15,16 +15,21 @@ from pathlib import Path
 
 from rl_apps.local_ray import is_loopback, private_temp_dir
 
-from ..conftest import ROOT
+from ..conftest import QUICKSTART, ROOT, TINY
 
 
 def run_listeners(home: Path) -> dict:
+    """What listened during a two-iteration local run of the shrunk quickstart."""
     env = {**os.environ, "HOME": str(home), "RAY_USAGE_STATS_ENABLED": "0"}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     env.pop("RAY_AUTH_TOKEN_PATH", None)
     script = Path(__file__).with_name("ray_listeners.py")
     proc = subprocess.run(
-        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, str(script), str(QUICKSTART), str(home / "runs"), *TINY],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -35,6 +40,7 @@ def test_local_ray_listens_on_loopback_only_and_its_token_is_private(tmp_path):
     found = run_listeners(tmp_path)
     sockets = found["listeners"]
     names = {s["name"] for s in sockets}
+    assert " reached " in found["stopped_because"], found  # the run trained to its end
     assert len(sockets) >= 5 and any("raylet" in n for n in names), sockets  # not vacuous
     exposed = [s for s in sockets if not is_loopback(s["ip"])]
     assert exposed == [], exposed
