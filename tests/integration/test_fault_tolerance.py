@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -182,3 +183,24 @@ def test_stalled_sampling_exits_1_with_the_watchdog_message_and_a_summary(tmp_pa
     assert "no env steps were sampled in 3 consecutive iterations" in proc.stderr + proc.stdout
     (summary,) = (tmp_path / "runs").glob("*/summary.json")
     assert json.loads(summary.read_text())["stopped_because"].startswith("stalled: no env steps")
+
+
+def test_marl_train_prints_each_iterations_env_failures(tmp_path, capsys):
+    from .helpers import marl_in_process
+
+    failing = [
+        *TINY,
+        "env_runners.num_env_runners=0",  # the driver samples: no actor to start
+        "env_runners.num_envs_per_env_runner=8",
+        "env.step_error_rate=0.05",
+        "stop.training_iteration=1",
+    ]
+    args = [a for o in failing for a in ("--set", o)]
+    runs = str(tmp_path / "runs")
+    out = marl_in_process(["train", str(QUICKSTART), *args, "--runs-dir", runs], capsys).out
+    lines = [line for line in out.splitlines() if "env step failures" in line]
+    assert len(lines) == 1, out  # one line for the one iteration, counting its failures
+    new, total = map(
+        int, re.findall(r"failures: (\d+) \(sub-envs rebuilt; (\d+) so far\)", lines[0])[0]
+    )
+    assert new == total > 0, lines
