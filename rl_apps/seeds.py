@@ -35,6 +35,9 @@ from rl_apps.spec.limits import SEED
 
 Echo = Callable[[str], None]
 SEEDS_FILE = "seeds.json"
+#: How long a seed cancelled by a stop signal may take to save its checkpoint and stop (its
+#: own stop is bounded by ``rl_apps.stopping``); after that its worker is killed.
+CANCELLED_SEED_TIMEOUT_S = 120.0
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -160,17 +163,28 @@ def _run_all(ray: Any, task: Any, plans: list, dirs: dict, width: int, echo: Ech
             for ref in running:
                 ray.cancel(ref)  # a KeyboardInterrupt in the task: its final checkpoint
             for ref, (seed, _) in running.items():
-                summaries[seed] = _collect(ray, ref, seed, dirs[seed], echo)
+                summaries[seed] = _collect(
+                    ray, ref, seed, dirs[seed], echo, timeout_s=CANCELLED_SEED_TIMEOUT_S
+                )
             for planned in waiting:
                 summaries[planned.spec.seed] = {"not_started": True}
     return summaries, received
 
 
-def _collect(ray: Any, ref: Any, seed: int, run_dir: Path, echo: Echo) -> dict[str, Any]:
-    """The seed's summary.json (also after a cancelled task saved it), or its error."""
+def _collect(
+    ray: Any, ref: Any, seed: int, run_dir: Path, echo: Echo, timeout_s: float | None = None
+) -> dict[str, Any]:
+    """The seed's summary.json (also after a cancelled task saved it), or its error.
+
+    With ``timeout_s``, a task that has not ended by then is killed (``force``) and reported
+    as failed unless it wrote its summary: every stop path ends within a bounded time.
+    """
     error = None
     try:
-        ray.get(ref)
+        ray.get(ref, timeout=timeout_s)
+    except ray.exceptions.GetTimeoutError:
+        ray.cancel(ref, force=True)
+        error = f"did not stop within {timeout_s:.0f} s; its worker was killed"
     except Exception as err:  # noqa: BLE001 - one failed seed must not lose the others
         text = str(err).strip()
         error = text.splitlines()[-1] if text else type(err).__name__

@@ -16,6 +16,7 @@ from typing import Any
 from rl_apps.build import plan
 from rl_apps.rundir import git_commit
 from rl_apps.spec import load_spec
+from rl_apps.stopping import stop_algorithm
 
 BENCH_DIR = Path(__file__).resolve().parents[2] / "experiments" / "benchmarks"
 
@@ -57,7 +58,7 @@ def learner_seconds(name: str, overrides: list[str], repeats: int = 5) -> dict[s
         )
         measured = update_seconds(algo, config, episodes, repeats)
     finally:
-        algo.stop()
+        stop_algorithm(algo)
     return {
         "benchmark": name,
         "overrides": overrides,

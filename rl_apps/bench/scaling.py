@@ -20,6 +20,7 @@ from typing import Any
 from rl_apps.build import plan
 from rl_apps.rundir import git_commit
 from rl_apps.spec import load_spec
+from rl_apps.stopping import stop_algorithm
 
 #: The spec measured by default: IPPO on MPE simple_spread, 8 envs per runner.
 DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "experiments" / "ippo_simple_spread.yaml"
@@ -56,7 +57,7 @@ def measure(spec_path: Path, runners: int, steps_per_runner: int) -> dict[str, A
             local_env_runner=False,
         )
     finally:
-        algo.stop()
+        stop_algorithm(algo)
     total = sum(counts)
     return {
         "env_runners": runners,

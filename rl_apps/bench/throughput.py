@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from rl_apps.rundir import git_commit
+from rl_apps.stopping import stop_algorithm
 
 
 def is_policy_gradient(config: Any) -> bool:
@@ -129,7 +130,7 @@ def overlapped_rate(config: Any, seconds: float) -> float | None:
     try:
         return iteration_rate(algo, seconds)
     finally:
-        algo.stop()
+        stop_algorithm(algo)
 
 
 def without_masks(env: Any) -> Any:
@@ -169,7 +170,7 @@ def stock_runner_rate(config: Any, seconds: float) -> float:
     try:
         return iteration_rate(algo, seconds)
     finally:
-        algo.stop()
+        stop_algorithm(algo)
 
 
 def stock_ppo_config(spec: Any, config: Any) -> Any:
@@ -225,7 +226,7 @@ def measure_spec(spec_path: Path, seconds: float, raw_steps: int) -> dict[str, A
         rates["learner"] = learner_rate(algo, config)
         rates["iterations"] = iteration_rate(algo, seconds)
     finally:
-        algo.stop()
+        stop_algorithm(algo)
     rates["overlapped"] = overlapped_rate(config, seconds)
     rates["stock_runner"] = stock_runner_rate(config, seconds)
     rates["stock_ppo"] = None
@@ -234,7 +235,7 @@ def measure_spec(spec_path: Path, seconds: float, raw_steps: int) -> dict[str, A
         try:
             rates["stock_ppo"] = iteration_rate(stock, seconds)
         finally:
-            stock.stop()
+            stop_algorithm(stock)
     rounded = {k: None if v is None else round(v, 1) for k, v in rates.items()}
     return {
         "spec": spec_path.name,

@@ -40,3 +40,31 @@ def test_the_scarcest_resource_decides_how_many_seeds_run_at_once():
 def test_a_bad_seed_list_exits_2_before_ray_starts(capsys):
     assert cli.main(["train", "--seeds", "0,zero"]) == 2
     assert "--seeds: 'zero' is not a seed" in capsys.readouterr().err
+
+
+class _HungRay:
+    """A stand-in for the ``ray`` module whose task never ends."""
+
+    class exceptions:  # noqa: N801 - mirrors ray.exceptions
+        class GetTimeoutError(Exception):
+            pass
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def get(self, ref, timeout=None):
+        self.calls.append(("get", ref, timeout))
+        raise self.exceptions.GetTimeoutError
+
+    def cancel(self, ref, force=False):
+        self.calls.append(("cancel", ref, force))
+
+
+def test_a_cancelled_seed_that_does_not_end_is_killed_and_reported(tmp_path):
+    from rl_apps.seeds import _collect
+
+    ray, lines = _HungRay(), []
+    summary = _collect(ray, "ref", 3, tmp_path, lines.append, timeout_s=5.0)
+    assert ray.calls == [("get", "ref", 5.0), ("cancel", "ref", True)]
+    assert "did not stop within 5 s" in summary["error"]
+    assert lines and "seed 3: failed" in lines[0]
