@@ -13,6 +13,7 @@ A trial's resources are what its algorithm config asks for (RLlib's
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,6 +199,17 @@ def _load(opts: TuneOptions) -> tuple[dict[str, Any], str, Path | None]:
     return spec.to_dict(), spec.source, None
 
 
+#: Seconds a stopped trial's actor gets to clean up (its algorithm's own stop) before Tune
+#: kills it; Tune's default is 600. ``TUNE_FORCE_TRIAL_CLEANUP_S`` in the environment wins.
+TRIAL_CLEANUP_S = 30
+
+
+def bound_trial_cleanup(environ: dict[str, str] | None = None) -> None:
+    """Tune kills a stopped trial's actor after ``TRIAL_CLEANUP_S`` unless told otherwise."""
+    environ = os.environ if environ is None else environ
+    environ.setdefault("TUNE_FORCE_TRIAL_CLEANUP_S", str(TRIAL_CLEANUP_S))
+
+
 def _check_request(planned: Any, available: dict[str, float]) -> None:
     """The first trial's resource request fits ``available`` (its config is a copy)."""
     fit_resources(planned.config.copy(copy_frozen=False), planned.spec, available)
@@ -220,6 +232,7 @@ def tune(opts: TuneOptions) -> dict[str, Any]:
                 base["wandb"]["group"] = search_dir.name  # one wandb group per search
             (search_dir / rundir.SPEC_FILE).write_text(yaml.safe_dump(base, sort_keys=False))
         opts.echo(f"search directory: {search_dir}")
+        bound_trial_cleanup()  # read when Tune's controller is made, in this process
         tuner = _tuner(base, source, tune_spec, search_dir, resume=opts.resume is not None)
         with stop_signals_to_tune() as received:
             try:

@@ -112,3 +112,15 @@ def test_marl_tune_refuses_a_bad_space_before_ray_starts(write_spec, capsys):
     assert main(["tune", str(write_spec(text))]) == 2
     assert "search_space.training.gama=0.9: training.gama: unknown key" in capsys.readouterr().err
     assert main(["validate", str(write_spec(text))]) == 2
+
+
+def test_tune_kills_a_stopped_trial_after_a_bounded_cleanup():
+    from rl_apps.tune.search import TRIAL_CLEANUP_S, bound_trial_cleanup
+
+    environ: dict[str, str] = {}
+    bound_trial_cleanup(environ)
+    assert environ == {"TUNE_FORCE_TRIAL_CLEANUP_S": str(TRIAL_CLEANUP_S)}
+    assert TRIAL_CLEANUP_S < 600  # Tune's own default
+    mine = {"TUNE_FORCE_TRIAL_CLEANUP_S": "90"}
+    bound_trial_cleanup(mine)
+    assert mine == {"TUNE_FORCE_TRIAL_CLEANUP_S": "90"}  # the user's setting wins
