@@ -45,8 +45,30 @@ def curve(log_text: str) -> list[dict[str, float]]:
     return rows
 
 
-def summarize(rows: list[dict[str, float]], wall_time_s: int, budget: int) -> dict[str, Any]:
-    """Final test return, the env steps where the test return first reached 90% of it."""
+def steps_to_90pct_of_rise(rows: list[dict[str, float]], min_rise: float) -> int | None:
+    """Env steps where the test return first covered 90% of its rise from the first test.
+
+    The rise is from the first test return to the last; negative returns (MPE's) work too.
+    None when the test return rose less than ``min_rise``.
+    """
+    first, final = rows[0]["test_return"], rows[-1]["test_return"]
+    if not final - first >= min_rise:
+        return None
+    bar = first + 0.9 * (final - first)
+    return next(r["env_steps"] for r in rows if r["test_return"] >= bar)
+
+
+def summarize(
+    rows: list[dict[str, float]],
+    wall_time_s: int,
+    budget: int,
+    min_rise: float = LEARNED_AT_LEAST,
+) -> dict[str, Any]:
+    """Final test return and the env steps where the test return first reached 90% of it.
+
+    Both of the final value (positive returns, as LBF's) and of the rise from the first test
+    (returns of any sign).
+    """
     final = rows[-1]["test_return"]
     reach = None
     if final >= LEARNED_AT_LEAST:
@@ -55,6 +77,7 @@ def summarize(rows: list[dict[str, float]], wall_time_s: int, budget: int) -> di
         "final_test_return": final,
         "final_test_at_env_steps": rows[-1]["env_steps"],
         "steps_to_90pct_of_final_test": reach,
+        "steps_to_90pct_of_rise": steps_to_90pct_of_rise(rows, min_rise),
         "wall_time_s": wall_time_s,
         "whole_run_env_steps_per_s": round(budget / wall_time_s, 1),
         "curve": rows,
@@ -68,11 +91,19 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=1_000_000, help="t_max of the runs")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--describe", default="", help="what was run (kept in the JSON)")
+    parser.add_argument(
+        "--min-rise",
+        type=float,
+        default=LEARNED_AT_LEAST,
+        help="a test return that rose less than this from the first test never learned",
+    )
     args = parser.parse_args()
     walls = dict(re.findall(r"(\w+) rc=0 wall_s=(\d+)", (args.logs / "walltimes.txt").read_text()))
     commit = subprocess.check_output(["git", "-C", str(args.epymarl), "rev-parse", "HEAD"])
     runs = {
-        algo: summarize(curve((args.logs / f"log_{algo}.txt").read_text()), int(s), args.budget)
+        algo: summarize(
+            curve((args.logs / f"log_{algo}.txt").read_text()), int(s), args.budget, args.min_rise
+        )
         for algo, s in walls.items()
     }
     out = {"what": args.describe, "epymarl_commit": commit.decode().strip(), "runs": runs}

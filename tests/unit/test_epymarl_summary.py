@@ -43,3 +43,12 @@ def test_steps_to_90_percent_of_the_final_test_return():
     assert result["whole_run_env_steps_per_s"] == 10.0
     flat = [{"env_steps": 1, "test_return": 0.01}]
     assert summary.summarize(flat, 1, 1)["steps_to_90pct_of_final_test"] is None
+
+
+def test_steps_to_90_percent_of_the_rise_for_negative_returns():
+    curve = [(50, -80.0), (100, -60.0), (150, -53.0), (200, -50.0)]
+    rows = [{"env_steps": s, "test_return": r} for s, r in curve]
+    result = summary.summarize(rows, wall_time_s=10, budget=200, min_rise=5.0)
+    assert result["steps_to_90pct_of_rise"] == 150  # -53 >= -80 + 0.9 * 30 = -53
+    assert result["steps_to_90pct_of_final_test"] is None  # 90% of a negative final: no sense
+    assert summary.steps_to_90pct_of_rise(rows[:1], 5.0) is None  # no rise at all
