@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,8 @@ from rl_apps.spec.limits import SEED
 
 Echo = Callable[[str], None]
 SEEDS_FILE = "seeds.json"
-#: How long a seed cancelled by a stop signal may take to save its checkpoint and stop (its
-#: own stop is bounded by ``rl_apps.stopping``); after that its worker is killed.
+#: How long the seeds cancelled by a stop signal may take, together, to save their checkpoints
+#: and stop (each one's own stop is bounded by ``rl_apps.stopping``); then the rest are killed.
 CANCELLED_SEED_TIMEOUT_S = 120.0
 
 
@@ -162,10 +163,10 @@ def _run_all(ray: Any, task: Any, plans: list, dirs: dict, width: int, echo: Ech
             )
             for ref in running:
                 ray.cancel(ref)  # a KeyboardInterrupt in the task: its final checkpoint
+            deadline = time.monotonic() + CANCELLED_SEED_TIMEOUT_S  # one bound for all seeds
             for ref, (seed, _) in running.items():
-                summaries[seed] = _collect(
-                    ray, ref, seed, dirs[seed], echo, timeout_s=CANCELLED_SEED_TIMEOUT_S
-                )
+                left = max(0.0, deadline - time.monotonic())
+                summaries[seed] = _collect(ray, ref, seed, dirs[seed], echo, timeout_s=left)
             for planned in waiting:
                 summaries[planned.spec.seed] = {"not_started": True}
     return summaries, received
@@ -184,7 +185,7 @@ def _collect(
         ray.get(ref, timeout=timeout_s)
     except ray.exceptions.GetTimeoutError:
         ray.cancel(ref, force=True)
-        error = f"did not stop within {timeout_s:.0f} s; its worker was killed"
+        error = "did not stop in time after the stop signal; its worker was killed"
     except Exception as err:  # noqa: BLE001 - one failed seed must not lose the others
         text = str(err).strip()
         error = text.splitlines()[-1] if text else type(err).__name__

@@ -66,5 +66,5 @@ def test_a_cancelled_seed_that_does_not_end_is_killed_and_reported(tmp_path):
     ray, lines = _HungRay(), []
     summary = _collect(ray, "ref", 3, tmp_path, lines.append, timeout_s=5.0)
     assert ray.calls == [("get", "ref", 5.0), ("cancel", "ref", True)]
-    assert "did not stop within 5 s" in summary["error"]
+    assert "did not stop in time" in summary["error"]
     assert lines and "seed 3: failed" in lines[0]
