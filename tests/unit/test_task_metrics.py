@@ -43,6 +43,40 @@ def test_the_meter_keeps_the_last_step_and_resets():
     assert meter.result() == {}
 
 
+def test_tag_collisions_add_up_over_the_episode():
+    env = make_rllib_env("simple_tag", max_cycles=5)  # 3 adversaries, 1 good agent
+    env.reset(seed=0)
+    _, world = _world(env)
+    prey = next(a for a in world.agents if not a.adversary)
+    hunters = [a for a in world.agents if a.adversary]
+    meter = TaskMeter(env)
+    for hunter, dx in zip(hunters, [0.0, 0.05, 5.0]):  # two touch the prey, one is far off
+        hunter.state.p_pos = prey.state.p_pos + np.array([dx, 0.0])
+    meter.step()
+    assert meter.result() == {"collisions": 2.0}
+    meter.step()  # the same positions again: the count is summed over steps
+    assert meter.result() == {"collisions": 4.0}
+    for hunter in hunters:
+        hunter.state.p_pos = prey.state.p_pos + np.array([5.0, 5.0])
+    meter.step()
+    assert meter.result() == {"collisions": 4.0}
+
+
+def test_adversary_distances_are_to_the_goal_at_the_last_step():
+    env = make_rllib_env("simple_adversary", max_cycles=5)  # 1 adversary, 2 good agents
+    env.reset(seed=0)
+    _, world = _world(env)
+    goal = world.agents[0].goal_a.state.p_pos
+    adversary, first, second = world.agents
+    adversary.state.p_pos = goal + np.array([0.3, 0.4])
+    first.state.p_pos, second.state.p_pos = goal + np.array([0.0, 0.2]), goal + 1.0
+    meter = TaskMeter(env)
+    meter.step()
+    result = meter.result()
+    assert result["adversary_goal_distance"] == pytest.approx(0.5)
+    assert result["agents_goal_distance"] == pytest.approx(0.2)  # the closest good agent
+
+
 def test_an_env_without_a_metric_gives_nothing():
     env = make_rllib_env("simple_spread", max_cycles=5)
     env.reset(seed=0)
