@@ -15,7 +15,13 @@ each speed change):
    RLlib's lifetime counter, in the spec's mode; ``overlapped``: the same with
    ``training.sample_while_learning: true`` (algorithms that offer it, with remote env
    runners; ``policies.common.sample_while_learning``), None otherwise.
-5. ``stock_ppo``: for policy-gradient specs, RLlib's own PPO (one policy per agent, RLlib's
+5. ``one_core_sampling`` and ``one_core_iterations``: the same envs in one local env runner
+   (``num_env_runners: 0``, sequential), sampling alone and whole iterations; from them
+   ``rl_apps.bench.ceiling`` derives the per-step costs and ``ceiling_sequential`` (strictly
+   sequential iterations, the spec's env runners sampling in parallel) and
+   ``ceiling_overlapped`` (every core busy, learning overlapped with sampling): the rates no
+   schedule beats with those costs on this machine's cores.
+6. ``stock_ppo``: for policy-gradient specs, RLlib's own PPO (one policy per agent, RLlib's
    ``ParallelPettingZooEnv``; action masks dropped, as RLlib's default catalog cannot encode
    them) with the same env runners, envs per runner, batch, minibatch and epochs, as the
    reference for what RLlib itself reaches here.
@@ -159,6 +165,31 @@ def without_masks(env: Any) -> Any:
     return WithoutMasks(env)
 
 
+def one_core_rates(config: Any, seconds: float) -> tuple[float, float]:
+    """Sampling alone and whole sequential iterations with the envs in one local env runner."""
+    local = config.copy(copy_frozen=False).env_runners(num_env_runners=0)
+    if hasattr(local, "sample_while_learning"):
+        local.training(sample_while_learning=False)
+    algo = local.build_algo()
+    try:
+        return sampling_rate(algo, seconds), iteration_rate(algo, seconds)
+    finally:
+        stop_algorithm(algo)
+
+
+def ceilings(config: Any, rates: dict[str, float | None], cores: int) -> dict[str, float]:
+    """The sequential and overlapped ceilings from the one-core rates (``ceiling``)."""
+    from rl_apps.bench.ceiling import overlapped_ceiling, sequential_ceiling
+
+    sampling, iterations = rates["one_core_sampling"], rates["one_core_iterations"]
+    assert sampling is not None and iterations is not None
+    samplers = min(max(config.num_env_runners, 1), cores)
+    return {
+        "ceiling_sequential": sequential_ceiling(sampling, iterations, samplers),
+        "ceiling_overlapped": overlapped_ceiling(sampling, iterations, cores),
+    }
+
+
 def stock_runner_rate(config: Any, seconds: float) -> float:
     """Whole sequential iterations with RLlib's per-step bookkeeping (``lean: false``)."""
     from rl_apps.env_runner import StockSamplingEnvRunner
@@ -229,6 +260,9 @@ def measure_spec(spec_path: Path, seconds: float, raw_steps: int) -> dict[str, A
         stop_algorithm(algo)
     rates["overlapped"] = overlapped_rate(config, seconds)
     rates["stock_runner"] = stock_runner_rate(config, seconds)
+    rates["one_core_sampling"], rates["one_core_iterations"] = one_core_rates(config, seconds)
+    cores = os.cpu_count() or 1
+    rates.update(ceilings(config, rates, cores))
     rates["stock_ppo"] = None
     if is_policy_gradient(config):
         stock = stock_ppo_config(spec, config).build_algo()
@@ -242,6 +276,7 @@ def measure_spec(spec_path: Path, seconds: float, raw_steps: int) -> dict[str, A
         "algo": spec.algo,
         "env": spec.env.model_dump(),
         "raw": round(raw, 1),
+        "cores": cores,
         "rates": rounded,
         "ratios": ratios(rounded, raw),
     }
@@ -269,6 +304,32 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def ceiling_table(rows: list[dict[str, Any]]) -> str:
+    """The one-core rates, per-step costs and ceilings as a Markdown table."""
+    from rl_apps.bench.ceiling import per_step_costs
+
+    def cell(row: dict, key: str) -> str:
+        return f"{row['rates'][key]:,.0f} ({row['ratios'][key]:.2f}x)"
+
+    lines = [
+        "| spec | raw env µs/step | one core: sampling alone | one core: whole iterations | "
+        "sampling µs/step | rest µs/step | ceiling, sequential | ceiling, overlapped | cores |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        rates = r["rates"]
+        sample_cost, rest_cost = per_step_costs(
+            rates["one_core_sampling"], rates["one_core_iterations"]
+        )
+        lines.append(
+            f"| {r['spec']} | {1e6 / r['raw']:,.0f} | {cell(r, 'one_core_sampling')} | "
+            f"{cell(r, 'one_core_iterations')} | {1e6 * sample_cost:,.0f} | "
+            f"{1e6 * rest_cost:,.0f} | {cell(r, 'ceiling_sequential')} | "
+            f"{cell(r, 'ceiling_overlapped')} | {r['cores']} |"
+        )
+    return "\n".join(lines)
+
+
 def bench_throughput(
     out: Path, specs: list[Path], seconds: float = 30.0, raw_steps: int = 20_000
 ) -> list[dict[str, Any]]:
@@ -286,5 +347,10 @@ def bench_throughput(
     out.mkdir(parents=True, exist_ok=True)
     (out / "throughput.json").write_text(json.dumps(report, indent=1))
     note = f"\nLoad average while measuring: {load}; commit {report.get('commit', '?')[:7]}.\n"
-    (out / "throughput.md").write_text(markdown_table(rows) + "\n" + note)
+    ceilings_text = (
+        "\nPer-step costs on one core and the ceilings they allow (`rl_apps/bench/ceiling.py`):\n\n"
+        + ceiling_table(rows)
+        + "\n"
+    )
+    (out / "throughput.md").write_text(markdown_table(rows) + "\n" + ceilings_text + note)
     return rows
