@@ -15,8 +15,9 @@ each speed change):
    RLlib's lifetime counter, in the spec's mode; ``overlapped``: the same with
    ``training.sample_while_learning: true`` (algorithms that offer it, with remote env
    runners; ``policies.common.sample_while_learning``), None otherwise.
-5. ``one_core_sampling`` and ``one_core_iterations``: the same envs in one local env runner
-   (``num_env_runners: 0``, sequential), sampling alone and whole iterations; from them
+5. ``one_core_sampling`` and ``one_core_iterations``: all the spec's envs (runners x envs per
+   runner) in one local env runner (``num_env_runners: 0``, sequential), sampling alone and
+   whole iterations; from them
    ``rl_apps.bench.ceiling`` derives the per-step costs and ``ceiling_sequential`` (strictly
    sequential iterations, the spec's env runners sampling in parallel) and
    ``ceiling_overlapped`` (every core busy, learning overlapped with sampling): the rates no
@@ -166,8 +167,11 @@ def without_masks(env: Any) -> Any:
 
 
 def one_core_rates(config: Any, seconds: float) -> tuple[float, float]:
-    """Sampling alone and whole sequential iterations with the envs in one local env runner."""
-    local = config.copy(copy_frozen=False).env_runners(num_env_runners=0)
+    """Sampling alone and whole sequential iterations with all the envs in one local runner."""
+    envs = max(config.num_env_runners, 1) * config.num_envs_per_env_runner
+    local = config.copy(copy_frozen=False).env_runners(
+        num_env_runners=0, num_envs_per_env_runner=envs
+    )
     if hasattr(local, "sample_while_learning"):
         local.training(sample_while_learning=False)
     algo = local.build_algo()
