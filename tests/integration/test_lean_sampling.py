@@ -113,3 +113,30 @@ def test_lean_runner_samples_and_reports_what_rllib_does(env_name):
     assert last["num_episodes_lifetime"] > 0
     assert any(key.startswith("module_episode_returns_mean/") for key in last)
     assert any(key.startswith("agent_episode_returns_mean/") for key in last)
+
+
+def _unsquashing(runner: Any) -> bool:
+    from ray.rllib.connectors.module_to_env import NormalizeAndClipActions
+
+    pieces = [p for p in runner._module_to_env.connectors if isinstance(p, NormalizeAndClipActions)]
+    return any(p.normalize_actions or p.clip_actions for p in pieces)
+
+
+def test_lean_runner_skips_action_unsquashing_only_for_discrete_actions():
+    env, sharing = ENVS["simple_spread"]
+    continuous = {**env, "continuous_actions": True}
+    runners = {
+        "lean discrete": _runner(env, sharing, lean=True),
+        "stock discrete": _runner(env, sharing, lean=False),
+        "lean continuous": _runner(continuous, sharing, lean=True),
+    }
+    try:
+        assert {name: _unsquashing(r) for name, r in runners.items()} == {
+            "lean discrete": False,
+            "stock discrete": True,
+            "lean continuous": True,  # Box actions are still unsquashed into their bounds
+        }
+        assert runners["lean continuous"].sample(num_timesteps=20)  # samples as before
+    finally:
+        for runner in runners.values():
+            runner.stop()
