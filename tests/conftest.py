@@ -43,7 +43,13 @@ def ray_session():
     """One local Ray instance (2 CPUs, no dashboard) shared by every test that needs Ray."""
     import ray
 
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        _system_config={"worker_niceness": 0},  # as marl's local instances (rl_apps.local_ray)
+    )
     yield ray
     ray.shutdown()
 

@@ -48,11 +48,20 @@ def _wait_for_iterations(log: Path, proc: subprocess.Popen, count: int, timeout:
     raise RuntimeError(f"no {count} iterations within {timeout:.0f} s; see {log}")
 
 
+def is_env_runner(cmdline: str) -> bool:
+    """True for a Ray env runner actor's process (``ray::MarlEnvRunner.sample()`` and the like).
+
+    Ray names an actor's process after its class: ours is ``MarlEnvRunner`` (or
+    ``StockSamplingEnvRunner``), RLlib's ``MultiAgentEnvRunner``.
+    """
+    return cmdline.startswith("ray::") and "EnvRunner" in cmdline.split()[0]
+
+
 def _env_runner_pid(driver_pid: int) -> int:
     import psutil
 
     for child in psutil.Process(driver_pid).children(recursive=True):
-        if "MultiAgentEnvRunner" in " ".join(child.cmdline()):
+        if is_env_runner(" ".join(child.cmdline())):
             return child.pid
     raise RuntimeError("no env runner process found (profile specs with num_env_runners >= 1)")
 

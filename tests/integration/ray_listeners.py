@@ -6,7 +6,7 @@ env runner actors and learner), and at its first iteration line lists every list
 socket and every bound UDP socket of this process and of every process it started (GCS,
 raylet, agents, workers, env runners), the modes of Ray's token file and its directory, and
 where the session directory (logs, the raylet's and object store's sockets) is and who may
-enter its parent.
+enter its parent, and the niceness of the env runner actors' processes.
 """
 
 from __future__ import annotations
@@ -47,6 +47,20 @@ def listeners(root: psutil.Process) -> list[dict]:
     return found
 
 
+def env_runner_niceness(root: psutil.Process) -> list[int]:
+    """The niceness of every env runner actor's process started by this one."""
+    from rl_apps.bench.profile import is_env_runner
+
+    found = []
+    for proc in root.children(recursive=True):
+        try:
+            if is_env_runner(" ".join(proc.cmdline())):
+                found.append(proc.nice())
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
 def snapshot() -> dict:
     """What listens now, and the modes of the token and the session directories."""
     import ray
@@ -57,6 +71,7 @@ def snapshot() -> dict:
     private = session.parent.parent  # <private>/ray/session_*
     return {
         "listeners": listeners(psutil.Process()),
+        "env_runner_niceness": env_runner_niceness(psutil.Process()),
         "token": oct(token.stat().st_mode & 0o777) if token.exists() else None,
         "token_dir": oct(token.parent.stat().st_mode & 0o777),
         "session_dir": str(session),

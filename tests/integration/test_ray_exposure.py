@@ -48,6 +48,8 @@ def test_local_ray_listens_on_loopback_only_and_its_token_is_private(tmp_path):
     # Ray makes its session directories 0777; their parent is private to this user
     assert Path(found["session_dir"]).parent.parent == private_temp_dir(), found
     assert found["temp_dir_mode"] == "0o700" and found["temp_dir_owner_is_us"], found
+    # env runners at the driver's niceness, not Ray's 15 (rl_apps.local_ray)
+    assert found["env_runner_niceness"] and set(found["env_runner_niceness"]) == {0}, found
 
 
 def test_loopback_addresses():

@@ -82,3 +82,21 @@ def test_driver_rules_put_waiting_before_learning() -> None:
 
 def test_empty_profile_gives_no_shares() -> None:
     assert time_shares([], DRIVER_RULES) == {}
+
+
+@pytest.mark.parametrize(
+    "cmdline, runner",
+    [
+        ("ray::MarlEnvRunner" + " " * 40, True),  # an idle actor (Ray pads its title)
+        ("ray::MarlEnvRunner.sample" + " " * 40, True),  # in a call
+        ("ray::StockSamplingEnvRunner", True),
+        ("ray::MultiAgentEnvRunner.sample", True),
+        ("ray::IDLE", False),
+        ("ray::_QueueActor.get", False),
+        ("python -m rl_apps.cli train spec.yaml --EnvRunner", False),
+    ],
+)
+def test_the_profiler_finds_env_runner_actors_by_their_process_title(cmdline, runner) -> None:
+    from rl_apps.bench.profile import is_env_runner
+
+    assert is_env_runner(cmdline) is runner
