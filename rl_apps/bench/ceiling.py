@@ -16,6 +16,8 @@ env steps/s: the CPU work, or the learner alone on one core. Strictly sequential
 with ``samplers`` env runners in parallel reach at most ``1 / (s / samplers + l)``. Both ignore
 what remote env runners add (moving episodes and weights between processes), so the real
 rates are lower: these bounds are what no scheduling within the measured costs can beat.
+If torch's learner uses more than one thread, ``l`` is its wall time, not its CPU time, and
+both bounds are only more optimistic.
 """
 
 from __future__ import annotations

@@ -316,7 +316,7 @@ def ceiling_table(rows: list[dict[str, Any]]) -> str:
         return f"{row['rates'][key]:,.0f} ({row['ratios'][key]:.2f}x)"
 
     lines = [
-        "| spec | raw env µs/step | one core: sampling alone | one core: whole iterations | "
+        "| spec | raw env µs/step | one process: sampling alone | one process: whole iterations | "
         "sampling µs/step | rest µs/step | ceiling, sequential | ceiling, overlapped | cores |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -352,9 +352,8 @@ def bench_throughput(
     (out / "throughput.json").write_text(json.dumps(report, indent=1))
     note = f"\nLoad average while measuring: {load}; commit {report.get('commit', '?')[:7]}.\n"
     ceilings_text = (
-        "\nPer-step costs on one core and the ceilings they allow (`rl_apps/bench/ceiling.py`):\n\n"
-        + ceiling_table(rows)
-        + "\n"
+        "\nPer-step costs in one process (the spec's envs in a local env runner) and the ceilings "
+        "they allow (`rl_apps/bench/ceiling.py`):\n\n" + ceiling_table(rows) + "\n"
     )
     (out / "throughput.md").write_text(markdown_table(rows) + "\n" + ceilings_text + note)
     return rows
